@@ -1,0 +1,1 @@
+//! Table definitions (to be written).
