@@ -188,6 +188,9 @@ pub fn decode_component(
     match tag {
         TAG_S | TAG_B => {
             let (raw, next) = decode_bytes(bytes, offset + 1)?;
+            if raw.is_empty() {
+                return Err(at(offset + 1, "a non-empty key value"));
+            }
             if tag == TAG_B {
                 return Ok((AttributeValue::B(raw), next));
             }
