@@ -1,7 +1,12 @@
 //! The golden vectors of `formats/key` and `formats/item-json`: every file is checked, and a
 //! file this test does not list (or a listed file that is missing) fails the test, so vectors
 //! cannot silently go unchecked.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -70,7 +75,10 @@ const ITEM_JSON_VECTORS: &[&str] = &[
 ];
 
 fn vectors_dir(format: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../formats").join(format).join("vectors")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../formats")
+        .join(format)
+        .join("vectors")
 }
 
 /// Reads every vector of a format, failing on unknown or missing files.
@@ -83,9 +91,20 @@ fn load(format: &str, known: &[&str]) -> Vec<(String, Value)> {
     let listed: BTreeSet<String> = known.iter().map(|s| (*s).to_owned()).collect();
     let unknown: Vec<_> = on_disk.difference(&listed).collect();
     let missing: Vec<_> = listed.difference(&on_disk).collect();
-    assert!(unknown.is_empty(), "vectors in {} with no test: {unknown:?}", dir.display());
-    assert!(missing.is_empty(), "listed vectors missing from {}: {missing:?}", dir.display());
-    known.iter().map(|name| ((*name).to_owned(), read_json(&dir.join(name)))).collect()
+    assert!(
+        unknown.is_empty(),
+        "vectors in {} with no test: {unknown:?}",
+        dir.display()
+    );
+    assert!(
+        missing.is_empty(),
+        "listed vectors missing from {}: {missing:?}",
+        dir.display()
+    );
+    known
+        .iter()
+        .map(|name| ((*name).to_owned(), read_json(&dir.join(name))))
+        .collect()
 }
 
 fn read_json(path: &Path) -> Value {
@@ -93,7 +112,10 @@ fn read_json(path: &Path) -> Value {
 }
 
 fn unhex(text: &str) -> Vec<u8> {
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap()).collect()
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 #[test]
@@ -109,13 +131,19 @@ fn key_vectors() {
                 .collect();
             let mut encoded = Vec::new();
             for value in &values {
-                KeyValue::from_attribute(value).unwrap().encode(&mut encoded);
+                KeyValue::from_attribute(value)
+                    .unwrap()
+                    .encode(&mut encoded);
             }
             assert_eq!(encoded, bytes, "{name}: encoding");
             assert_eq!(decode_key(&bytes).unwrap(), values, "{name}: decoding");
         } else {
             let err = decode_key(&bytes).expect_err(&name);
-            assert_eq!(Some(err.offset as u64), vector["error_offset"].as_u64(), "{name}: {err}");
+            assert_eq!(
+                Some(err.offset as u64),
+                vector["error_offset"].as_u64(),
+                "{name}: {err}"
+            );
         }
     }
 }
@@ -128,11 +156,19 @@ fn item_json_vectors() {
             let canonical = vector["canonical"].as_str().unwrap();
             let item = parse_item(input).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(item.to_canonical_json(), canonical, "{name}");
-            assert_eq!(parse_item(canonical).unwrap().to_canonical_json(), canonical, "{name}: fixed point");
+            assert_eq!(
+                parse_item(canonical).unwrap().to_canonical_json(),
+                canonical,
+                "{name}: fixed point"
+            );
         } else {
             let err = parse_item(input).expect_err(&name);
             assert_eq!(err.name(), vector["error_name"].as_str().unwrap(), "{name}");
-            assert_eq!(err.message(), vector["error_message"].as_str().unwrap(), "{name}");
+            assert_eq!(
+                err.message(),
+                vector["error_message"].as_str().unwrap(),
+                "{name}"
+            );
         }
     }
 }

@@ -50,11 +50,19 @@ fn dynamo_cmp(a: &Owned, b: &Owned) -> Ordering {
     }
 }
 
-/// A pair of values of one type (keys of one attribute always share a type).
+fn key_string() -> impl Strategy<Value = String> {
+    common::string().prop_filter("key values are never empty", |s| !s.is_empty())
+}
+
+fn key_bytes() -> impl Strategy<Value = Vec<u8>> {
+    common::bytes().prop_filter("key values are never empty", |b| !b.is_empty())
+}
+
+/// A pair of key values of one type (keys of one attribute always share a type).
 fn same_type_pair() -> impl Strategy<Value = (Owned, Owned)> {
     prop_oneof![
-        (common::string(), common::string()).prop_map(|(a, b)| (Owned::S(a), Owned::S(b))),
-        (common::bytes(), common::bytes()).prop_map(|(a, b)| (Owned::B(a), Owned::B(b))),
+        (key_string(), key_string()).prop_map(|(a, b)| (Owned::S(a), Owned::S(b))),
+        (key_bytes(), key_bytes()).prop_map(|(a, b)| (Owned::B(a), Owned::B(b))),
         (common::number(), common::number()).prop_map(|(a, b)| (Owned::N(a), Owned::N(b))),
         // Numbers that differ only in exponent or only in sign.
         (common::number(), -3i16..3).prop_map(|(a, shift)| {

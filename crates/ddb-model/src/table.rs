@@ -1,1 +1,0 @@
-//! Table definitions (to be written).
