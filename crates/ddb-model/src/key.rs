@@ -331,7 +331,7 @@ impl TableSchema {
         for index in &self.indexes {
             check_index_key_attributes(index, item)?;
         }
-        item.validate()
+        item.check_size()
     }
 
     /// Checks a `Key` argument (GetItem, DeleteItem, ...): exactly the table's key attributes with

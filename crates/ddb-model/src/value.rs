@@ -215,6 +215,11 @@ impl Item {
     /// Key rules need the table's schema: see [`crate::TableSchema::validate_item`].
     pub fn validate(&self) -> Result<()> {
         self.0.values().try_for_each(AttributeValue::validate)?;
+        self.check_size()
+    }
+
+    /// The 400 KB rule alone.
+    pub(crate) fn check_size(&self) -> Result<()> {
         if self.size_bytes() > ITEM_SIZE_BYTES_MAX {
             return Err(DdbError::validation(
                 "Item size has exceeded the maximum allowed size",

@@ -51,6 +51,7 @@ const ITEM_JSON_VECTORS: &[&str] = &[
     "bad-empty-bs.json",
     "bad-empty-ns.json",
     "bad-empty-ss.json",
+    "bad-duplicate-attribute.json",
     "bad-empty-value.json",
     "bad-nesting-33.json",
     "bad-not-an-item.json",

@@ -1,0 +1,60 @@
+//! Shared inputs for the benchmarks: the real data set of `../shared/data`, turned into the
+//! DynamoDB JSON a user would load.
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+/// Where the shared data sets live: `$DDB_SHARED_DATA`, else `../shared/data` beside the
+/// workspace.
+pub fn shared_data_dir() -> PathBuf {
+    std::env::var_os("DDB_SHARED_DATA").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"),
+        PathBuf::from,
+    )
+}
+
+/// The movie data set (4,609 movies) as DynamoDB JSON items, one string per item, in file order.
+pub fn movie_items() -> std::io::Result<Vec<String>> {
+    let path = shared_data_dir().join("moviedata.json");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    let movies: Vec<Value> = serde_json::from_str(&text).map_err(|e| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{}: {e}", path.display()),
+        )
+    })?;
+    Ok(movies
+        .iter()
+        .map(|m| dynamodb_json_item(m).to_string())
+        .collect())
+}
+
+/// Plain JSON object → DynamoDB JSON item: numbers as `N`, strings `S`, booleans `BOOL`, null
+/// `NULL`, arrays `L`, objects `M`.
+pub fn dynamodb_json_item(plain: &Value) -> Value {
+    match plain {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), dynamodb_json_value(v)))
+                .collect(),
+        ),
+        other => dynamodb_json_value(other),
+    }
+}
+
+fn dynamodb_json_value(plain: &Value) -> Value {
+    let (tag, body) = match plain {
+        Value::Number(n) => ("N", Value::String(n.to_string())),
+        Value::String(s) => ("S", Value::String(s.clone())),
+        Value::Bool(b) => ("BOOL", Value::Bool(*b)),
+        Value::Null => ("NULL", Value::Bool(true)),
+        Value::Array(list) => (
+            "L",
+            Value::Array(list.iter().map(dynamodb_json_value).collect()),
+        ),
+        Value::Object(map) => ("M", dynamodb_json_item(&Value::Object(map.clone()))),
+    };
+    Value::Object(serde_json::Map::from_iter([(tag.to_owned(), body)]))
+}
