@@ -28,7 +28,7 @@ use std::cmp::Ordering;
 use crate::error::{DdbError, Result};
 use crate::number::{EXPONENT_MIN, Number, Sign};
 use crate::schema::{IndexSchema, KeyAttribute, KeyDef, ScalarAttributeType, TableSchema};
-use crate::value::{AttributeValue, Item};
+use crate::value::{AttributeValue, Item, check_item_size};
 
 /// Tag byte of a string component.
 pub const TAG_S: u8 = b'S';
@@ -324,14 +324,12 @@ impl TableSchema {
     /// types, non-empty and within size, each index key attribute present in the item of its
     /// declared type, non-empty and within size, and the item within 400 KB.
     pub fn validate_item(&self, item: &Item) -> Result<()> {
-        for value in item.as_map().values() {
-            value.validate()?;
-        }
+        let size_bytes = item.checked_size()?;
         self.check_table_key_attributes(item)?;
         for index in &self.indexes {
             check_index_key_attributes(index, item)?;
         }
-        item.check_size()
+        check_item_size(size_bytes)
     }
 
     /// Checks a `Key` argument (GetItem, DeleteItem, ...): exactly the table's key attributes with

@@ -96,10 +96,11 @@ impl AttributeValue {
     /// value is nested deeper than [`NESTING_LEVELS_MAX`]. (Duplicate set members and `NULL`
     /// values other than `true` cannot be represented; the JSON decoder rejects them.)
     pub fn validate(&self) -> Result<()> {
-        self.validate_at(1)
+        self.checked_size_at(1).map(|_| ())
     }
 
-    fn validate_at(&self, level: usize) -> Result<()> {
+    /// [`Self::size_bytes`] and [`Self::validate`] in one walk of the value at nesting `level`.
+    fn checked_size_at(&self, level: usize) -> Result<usize> {
         if level > NESTING_LEVELS_MAX {
             return Err(nesting_error());
         }
@@ -107,9 +108,13 @@ impl AttributeValue {
             Self::Ss(set) if set.is_empty() => Err(empty_set_error("SS")),
             Self::Ns(set) if set.is_empty() => Err(empty_set_error("NS")),
             Self::Bs(set) if set.is_empty() => Err(empty_set_error("BS")),
-            Self::M(map) => map.values().try_for_each(|v| v.validate_at(level + 1)),
-            Self::L(list) => list.iter().try_for_each(|v| v.validate_at(level + 1)),
-            _ => Ok(()),
+            Self::M(map) => map.iter().try_fold(3, |size, (k, v)| {
+                Ok(size + 1 + k.len() + v.checked_size_at(level + 1)?)
+            }),
+            Self::L(list) => list
+                .iter()
+                .try_fold(3, |size, v| Ok(size + 1 + v.checked_size_at(level + 1)?)),
+            other => Ok(other.size_bytes()),
         }
     }
 }
@@ -214,19 +219,26 @@ impl Item {
     /// [`AttributeValue::validate`]) and the item no larger than [`ITEM_SIZE_BYTES_MAX`].
     /// Key rules need the table's schema: see [`crate::TableSchema::validate_item`].
     pub fn validate(&self) -> Result<()> {
-        self.0.values().try_for_each(AttributeValue::validate)?;
-        self.check_size()
+        let size = self.checked_size()?;
+        check_item_size(size)
     }
 
-    /// The 400 KB rule alone.
-    pub(crate) fn check_size(&self) -> Result<()> {
-        if self.size_bytes() > ITEM_SIZE_BYTES_MAX {
-            return Err(DdbError::validation(
-                "Item size has exceeded the maximum allowed size",
-            ));
-        }
-        Ok(())
+    /// The item's size, checking every value's rules on the way (one walk for both).
+    pub(crate) fn checked_size(&self) -> Result<usize> {
+        self.0.iter().try_fold(0, |size, (name, value)| {
+            Ok(size + name.len() + value.checked_size_at(1)?)
+        })
     }
+}
+
+/// The 400 KB rule.
+pub(crate) fn check_item_size(size_bytes: usize) -> Result<()> {
+    if size_bytes > ITEM_SIZE_BYTES_MAX {
+        return Err(DdbError::validation(
+            "Item size has exceeded the maximum allowed size",
+        ));
+    }
+    Ok(())
 }
 
 impl From<BTreeMap<String, AttributeValue>> for Item {
@@ -306,6 +318,8 @@ mod tests {
             item.size_bytes(),
             5 + 5 + 5 + 4 + 7 + 8 + 5 + 5 + 6 + 11 + 4
         );
+        // The validating walk computes the same size.
+        assert_eq!(item.checked_size().unwrap(), item.size_bytes());
     }
 
     #[test]
