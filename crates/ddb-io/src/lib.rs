@@ -1,0 +1,340 @@
+//! The I/O layer: the only crate of the workspace that talks to the kernel.
+//!
+//! Storage code is written against [`Io`] and [`IoFile`] (trait objects, so the backend is
+//! chosen at run time) and never against `std::fs` directly:
+//! - [`std_backend::StdIo`]: `pread`/`pwrite`/`fdatasync`, available everywhere;
+//! - `uring::UringIo`: io_uring with batched submissions (where the kernel allows it);
+//! - `sim::SimIo`: a simulated disk for tests that keeps written bytes apart from durable bytes
+//!   and can crash, tear writes and flip bits, seeded and replayable.
+//!
+//! [`select_backend`] picks io_uring when the kernel allows it and falls back to std with one
+//! log line saying why; `DDB_IO_BACKEND=std|io_uring` forces either.
+//!
+//! Architecture invariant: every error this crate returns names the operation and the path.
+#![deny(unsafe_code)]
+
+pub mod aligned;
+pub mod publish;
+pub mod std_backend;
+
+use std::ffi::OsString;
+use std::fmt;
+use std::io;
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
+
+pub use aligned::{ALIGNMENT, AlignedBuf};
+pub use publish::publish_atomically;
+pub use std_backend::StdIo;
+
+/// How to open a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OpenOptions {
+    pub read: bool,
+    pub write: bool,
+    /// Create the file if it does not exist.
+    pub create: bool,
+    /// Fail if the file exists (implies `create`).
+    pub create_new: bool,
+    pub truncate: bool,
+    /// `O_DIRECT`: bypass the page cache. Buffers, offsets and lengths must then be multiples
+    /// of [`ALIGNMENT`] (use [`AlignedBuf`]).
+    pub direct: bool,
+}
+
+impl OpenOptions {
+    pub fn read_only() -> Self {
+        Self {
+            read: true,
+            ..Self::default()
+        }
+    }
+
+    pub fn read_write() -> Self {
+        Self {
+            read: true,
+            write: true,
+            ..Self::default()
+        }
+    }
+
+    /// Read-write, creating the file, failing if it already exists.
+    pub fn create_new() -> Self {
+        Self {
+            read: true,
+            write: true,
+            create_new: true,
+            ..Self::default()
+        }
+    }
+
+    #[must_use]
+    pub fn direct(mut self, direct: bool) -> Self {
+        self.direct = direct;
+        self
+    }
+}
+
+/// An open file. Positioned I/O only: there is no shared cursor, so one file can serve many
+/// threads.
+// `len`/`set_len` mirror `std::fs::File`; an `is_empty` would be one more fallible syscall
+// nobody needs.
+#[allow(clippy::len_without_is_empty)]
+pub trait IoFile: Send + Sync + fmt::Debug {
+    /// The path the file was opened with (for error messages).
+    fn path(&self) -> &Path;
+
+    /// Reads up to `buf.len()` bytes at `offset`; fewer only at end of file.
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize>;
+
+    /// Writes up to `buf.len()` bytes at `offset`, returning how many were written.
+    fn write_at(&self, buf: &[u8], offset: u64) -> io::Result<usize>;
+
+    /// Makes written data (and the size, if it changed) durable: `fdatasync`.
+    fn sync_data(&self) -> io::Result<()>;
+
+    /// Makes data and all metadata durable: `fsync`.
+    fn sync_all(&self) -> io::Result<()>;
+
+    /// The file's current length in bytes.
+    fn len(&self) -> io::Result<u64>;
+
+    /// Truncates or extends (with zeros) the file to `len` bytes.
+    fn set_len(&self, len: u64) -> io::Result<()>;
+
+    /// Fills `buf` from `offset`, looping over short reads; end of file first is
+    /// `UnexpectedEof`.
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        let mut done = 0usize;
+        while done < buf.len() {
+            let rest = buf.get_mut(done..).unwrap_or_default();
+            let at = offset + done as u64;
+            match self.read_at(rest, at) {
+                Ok(0) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!(
+                            "read {}: end of file at byte {at}, wanted {} more bytes",
+                            self.path().display(),
+                            rest.len()
+                        ),
+                    ));
+                }
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes all of `buf` at `offset`, looping over short writes.
+    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
+        let mut done = 0usize;
+        while done < buf.len() {
+            let rest = buf.get(done..).unwrap_or_default();
+            let at = offset + done as u64;
+            match self.write_at(rest, at) {
+                Ok(0) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::WriteZero,
+                        format!(
+                            "write {}: wrote nothing at byte {at}",
+                            self.path().display()
+                        ),
+                    ));
+                }
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes all of `buf` at `offset` and makes it durable before returning. Backends may
+    /// link the write and the `fdatasync` into one submission (io_uring).
+    fn write_all_at_durable(&self, buf: &[u8], offset: u64) -> io::Result<()> {
+        self.write_all_at(buf, offset)?;
+        self.sync_data()
+    }
+}
+
+/// Read-ahead settings of a sequential reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadAhead {
+    /// Bytes per read; a multiple of [`ALIGNMENT`] (required for `O_DIRECT` files).
+    pub chunk_bytes: usize,
+    /// Reads kept in flight.
+    pub depth: usize,
+}
+
+impl Default for ReadAhead {
+    fn default() -> Self {
+        Self {
+            chunk_bytes: 1 << 20,
+            depth: 4,
+        }
+    }
+}
+
+/// Reads a byte range of a file front to back, in chunks, keeping reads in flight ahead of the
+/// consumer where the backend can.
+pub trait ChunkReader: Send {
+    /// The next chunk: its file offset and bytes (the last chunk may be short). `None` at the
+    /// end of the range. The slice is valid until the next call.
+    fn next_chunk(&mut self) -> io::Result<Option<(u64, &[u8])>>;
+}
+
+/// A file system: the operations storage code needs, and nothing else.
+pub trait Io: Send + Sync + fmt::Debug {
+    /// `"std"`, `"io_uring"` or `"sim"`.
+    fn name(&self) -> &'static str;
+
+    fn open(&self, path: &Path, options: OpenOptions) -> io::Result<Arc<dyn IoFile>>;
+
+    fn create_dir_all(&self, path: &Path) -> io::Result<()>;
+
+    /// The names of the entries of a directory, sorted.
+    fn read_dir(&self, path: &Path) -> io::Result<Vec<OsString>>;
+
+    /// Renames `from` to `to`, replacing `to` if it exists. Durable only after
+    /// [`Io::sync_dir`] of both parents.
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+
+    /// Removes a file. Durable only after [`Io::sync_dir`] of its parent.
+    fn remove_file(&self, path: &Path) -> io::Result<()>;
+
+    /// Makes the directory's entries (creations, renames, removals) durable.
+    fn sync_dir(&self, path: &Path) -> io::Result<()>;
+
+    fn exists(&self, path: &Path) -> io::Result<bool>;
+
+    /// A reader of `range` of `file` in chunks of `read_ahead.chunk_bytes`. The default reads
+    /// synchronously, one chunk at a time; backends that can keep reads in flight override it.
+    fn read_sequential(
+        &self,
+        file: Arc<dyn IoFile>,
+        range: Range<u64>,
+        read_ahead: ReadAhead,
+    ) -> io::Result<Box<dyn ChunkReader>> {
+        Ok(Box::new(SyncChunkReader::new(
+            file,
+            range,
+            read_ahead.chunk_bytes,
+        )?))
+    }
+}
+
+/// The default [`ChunkReader`]: one positioned read per chunk, into one reused aligned buffer.
+#[derive(Debug)]
+pub struct SyncChunkReader {
+    file: Arc<dyn IoFile>,
+    next: u64,
+    end: u64,
+    buf: AlignedBuf,
+}
+
+impl SyncChunkReader {
+    pub fn new(file: Arc<dyn IoFile>, range: Range<u64>, chunk_bytes: usize) -> io::Result<Self> {
+        let buf = AlignedBuf::zeroed(chunk_bytes.max(ALIGNMENT).next_multiple_of(ALIGNMENT))?;
+        Ok(Self {
+            file,
+            next: range.start,
+            end: range.end,
+            buf,
+        })
+    }
+}
+
+impl ChunkReader for SyncChunkReader {
+    fn next_chunk(&mut self) -> io::Result<Option<(u64, &[u8])>> {
+        if self.next >= self.end {
+            return Ok(None);
+        }
+        let offset = self.next;
+        let want = usize::try_from(self.end - offset)
+            .unwrap_or(usize::MAX)
+            .min(self.buf.len());
+        let buf = self.buf.as_mut_slice();
+        let mut got = 0usize;
+        while got < want {
+            let rest = buf.get_mut(got..).unwrap_or_default();
+            match self.file.read_at(rest, offset + got as u64) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if got == 0 {
+            self.next = self.end;
+            return Ok(None);
+        }
+        let got = got.min(want);
+        self.next = offset + got as u64;
+        Ok(Some((
+            offset,
+            self.buf.as_slice().get(..got).unwrap_or_default(),
+        )))
+    }
+}
+
+/// An I/O error with the operation and path in front of its message, keeping its kind.
+pub fn error_at(op: &str, path: &Path, err: io::Error) -> io::Error {
+    io::Error::new(err.kind(), format!("{op} {}: {err}", path.display()))
+}
+
+/// Which backend to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendChoice {
+    /// io_uring if the kernel allows it, else std.
+    Auto,
+    Std,
+    IoUring,
+}
+
+impl BackendChoice {
+    /// From `DDB_IO_BACKEND` (`std`, `io_uring`/`uring`, `auto`); unset is `Auto`.
+    pub fn from_env() -> io::Result<Self> {
+        match std::env::var("DDB_IO_BACKEND") {
+            Err(_) => Ok(Self::Auto),
+            Ok(value) => match value.as_str() {
+                "" | "auto" => Ok(Self::Auto),
+                "std" => Ok(Self::Std),
+                "io_uring" | "uring" => Ok(Self::IoUring),
+                other => Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("DDB_IO_BACKEND={other}: expected std, io_uring or auto"),
+                )),
+            },
+        }
+    }
+}
+
+/// Picks the backend for `choice`. `Auto` probes io_uring and falls back to std, writing one
+/// line to stderr that says why; `IoUring` fails if the kernel refuses io_uring.
+pub fn select_backend(choice: BackendChoice) -> io::Result<Arc<dyn Io>> {
+    match choice {
+        BackendChoice::Std => Ok(Arc::new(StdIo::new())),
+        BackendChoice::IoUring => uring_backend(),
+        BackendChoice::Auto => match uring_backend() {
+            Ok(io) => Ok(io),
+            Err(why) => {
+                eprintln!(
+                    "ddb-io: io_uring unavailable ({why}); using the std (pread/pwrite) backend"
+                );
+                Ok(Arc::new(StdIo::new()))
+            }
+        },
+    }
+}
+
+/// The io_uring backend, or why the kernel refuses it.
+fn uring_backend() -> io::Result<Arc<dyn Io>> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "the io_uring backend is not built yet",
+    ))
+}
