@@ -82,7 +82,7 @@ fn appends_survive_reopen_and_read_back_from_any_lsn() {
         all[2],
         (3, RecordType::Delete, "a".into(), String::new(), false)
     );
-    assert_eq!(all[3].4, true, "the last record of a batch ends it");
+    assert!(all[3].4, "the last record of a batch ends it");
     assert_eq!(
         read_all(&log, 3).iter().map(|r| r.0).collect::<Vec<_>>(),
         [3, 4]
