@@ -7,6 +7,7 @@
 //! - [`layout`]: checking a log directory and recovering its newest segment;
 //! - [`writer::Log`]: appends with group commit, rotation, durability modes, retention;
 //! - [`reader`]: streaming reads from any LSN, seek by time, read-only opens;
+//! - [`verify`]: whole-segment and whole-log verification for `ddbfmt verify`;
 //!
 //! Architecture invariant: all file access goes through `ddb_io::Io`; this crate never touches
 //! `std::fs`.
@@ -17,6 +18,7 @@ pub mod format;
 pub mod layout;
 pub mod reader;
 pub mod segment;
+pub mod verify;
 pub mod writer;
 
 pub use error::{LogError, Result};

@@ -5,6 +5,8 @@
 //! arguments, calls the library crates and prints their results.
 
 mod demo;
+mod files;
+mod time;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -37,7 +39,40 @@ enum Command {
     /// Run the whole story on generated data and report throughput. Today: the data-model
     /// stage (table definition, item validation, canonical JSON, key encoding).
     Demo(demo::DemoArgs),
+    /// Describe a file or directory the toolkit wrote (kind detected from its magic).
+    Inspect(PathArgs),
+    /// Print every record of a log segment or log directory as JSON lines.
+    Dump(DumpArgs),
+    /// Check every byte of a file or directory; exit 0 if sound, 1 if damaged.
+    Verify(VerifyArgs),
 }
+
+#[derive(Debug, clap::Args)]
+struct PathArgs {
+    path: std::path::PathBuf,
+    /// Machine-readable output.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct DumpArgs {
+    path: std::path::PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+struct VerifyArgs {
+    path: std::path::PathBuf,
+    /// Also decode every key and item and check their canonical forms.
+    #[arg(long)]
+    deep: bool,
+    /// Machine-readable output.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Exit code of a format tool that could not do its job (unreadable path, unknown kind).
+const EXIT_TOOL_ERROR: u8 = 2;
 
 /// Runs `ddbfmt` with `args` (the first is the program name), writing results to `stdout` and
 /// diagnostics to `stderr`.
@@ -59,14 +94,48 @@ pub fn run(
             return ExitCode::from(code);
         }
     };
-    let result = match cli.command {
-        Command::Demo(args) => demo::run(&args, stdout),
-    };
+    let _ = &cli.data_dir;
+    match cli.command {
+        Command::Demo(args) => match demo::run(&args, stdout) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                let _ = writeln!(stderr, "ddbfmt: {err}");
+                ExitCode::from(1)
+            }
+        },
+        Command::Inspect(args) => {
+            let result = io_for_tools()
+                .and_then(|io| files::inspect(io.as_ref(), &args.path, args.json, stdout));
+            tool_exit(result, stderr)
+        }
+        Command::Dump(args) => {
+            let result = io_for_tools().and_then(|io| files::dump(&io, &args.path, stdout, stderr));
+            tool_exit(result, stderr)
+        }
+        Command::Verify(args) => {
+            let result = io_for_tools().and_then(|io| {
+                files::verify(io.as_ref(), &args.path, args.deep, args.json, stdout)
+            });
+            tool_exit(result, stderr)
+        }
+    }
+}
+
+/// The I/O backend for the format tools (`DDB_IO_BACKEND` may force one).
+fn io_for_tools() -> Result<std::sync::Arc<dyn ddb_io::Io>, String> {
+    ddb_io::BackendChoice::from_env()
+        .and_then(ddb_io::select_backend)
+        .map_err(|e| e.to_string())
+}
+
+/// 0 sound, 1 damaged, 2 the tool could not do its job (the reason on stderr).
+fn tool_exit(result: Result<files::Outcome, String>, stderr: &mut dyn Write) -> ExitCode {
     match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            let _ = writeln!(stderr, "ddbfmt: {err}");
-            ExitCode::from(1)
+        Ok(files::Outcome::Sound) => ExitCode::SUCCESS,
+        Ok(files::Outcome::Damaged) => ExitCode::from(1),
+        Err(why) => {
+            let _ = writeln!(stderr, "ddbfmt: {why}");
+            ExitCode::from(EXIT_TOOL_ERROR)
         }
     }
 }
