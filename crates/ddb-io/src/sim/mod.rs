@@ -167,60 +167,31 @@ impl SimIo {
     /// corruption. Reads see it at once only if the file has no unsynced changes (a clean
     /// page may be evicted and re-read); otherwise after the next crash.
     pub fn flip_bit(&self, path: &Path, offset: u64, bit: u8) -> io::Result<()> {
-        let mut state = self.shared.lock();
-        let id = state.file("flip_bit", path)?;
-        let inode = state.inode_mut("flip_bit", path, id)?;
-        let index = usize::try_from(offset)
-            .ok()
-            .filter(|&i| i < inode.durable.len() && bit < 8);
-        let Some(index) = index else {
-            return Err(error(
-                "flip_bit",
-                path,
-                io::ErrorKind::InvalidInput,
-                &format!(
-                    "bit {bit} of byte {offset} is outside the {} durable bytes",
-                    inode.durable.len()
-                ),
-            ));
-        };
-        let mask = 1u8 << bit;
-        if let Some(byte) = inode.durable.get_mut(index) {
-            *byte ^= mask;
-        }
-        if inode.pending.is_empty() && !inode.lost_writes {
-            if let Some(byte) = inode.written.get_mut(index) {
-                *byte ^= mask;
-            }
-        }
-        Ok(())
+        self.shared.lock().flip_bit(path, offset, bit)
     }
 
     /// Flips a random bit of a random durable byte of the file at `path`, drawn from the
     /// seed; returns the byte offset and bit so a test can report them.
     pub fn flip_random_bit(&self, path: &Path) -> io::Result<(u64, u8)> {
-        let (offset, bit) = {
-            let mut state = self.shared.lock();
-            let id = state.file("flip_bit", path)?;
-            let len = state.inode_mut("flip_bit", path, id)?.durable.len();
-            if len == 0 {
-                return Err(error(
-                    "flip_bit",
-                    path,
-                    io::ErrorKind::InvalidInput,
-                    "the file has no durable bytes",
-                ));
-            }
-            let offset = state.rng.below(u64::try_from(len).unwrap_or(u64::MAX));
-            let bit = u8::try_from(state.rng.below(8)).unwrap_or(0);
-            (offset, bit)
-        };
-        self.flip_bit(path, offset, bit)?;
+        let mut state = self.shared.lock();
+        let id = state.file("flip_bit", path)?;
+        let len = state.inode_mut("flip_bit", path, id)?.durable.len();
+        if len == 0 {
+            return Err(error(
+                "flip_bit",
+                path,
+                io::ErrorKind::InvalidInput,
+                "the file has no durable bytes",
+            ));
+        }
+        let offset = state.rng.below(u64::try_from(len).unwrap_or(u64::MAX));
+        let bit = u8::try_from(state.rng.below(8)).unwrap_or(0);
+        state.flip_bit(path, offset, bit)?;
         Ok((offset, bit))
     }
 
     /// After `n` more successful disk-changing operations (open with create or truncate,
-    /// write, truncate, sync, rename, remove, `sync_dir`, `create_dir_all`), the next one
+    /// write, truncate, sync, rename, remove, `sync_dir`, a `create_dir_all` that creates), the next one
     /// fails with EIO and changes nothing, once. A failed sync loses the unsynced writes (see
     /// [`SimIo::fail_next_sync`]). Crash tests use it to stop a procedure at every step.
     pub fn fail_after_ops(&self, n: u64) {

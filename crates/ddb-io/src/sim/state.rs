@@ -323,6 +323,37 @@ impl State {
         out
     }
 
+    /// See [`super::SimIo::flip_bit`].
+    pub(crate) fn flip_bit(&mut self, path: &Path, offset: u64, bit: u8) -> io::Result<()> {
+        let id = self.file("flip_bit", path)?;
+        let inode = self.inode_mut("flip_bit", path, id)?;
+        let index = usize::try_from(offset)
+            .ok()
+            .filter(|&i| i < inode.durable.len() && bit < 8);
+        let Some(index) = index else {
+            return Err(error(
+                "flip_bit",
+                path,
+                io::ErrorKind::InvalidInput,
+                &format!(
+                    "bit {bit} of byte {offset} is outside the {} durable bytes",
+                    inode.durable.len()
+                ),
+            ));
+        };
+        let mask = 1u8 << bit;
+        if let Some(byte) = inode.durable.get_mut(index) {
+            *byte ^= mask;
+        }
+        // Only a clean page can be evicted and re-read; a dirty one keeps the written bytes.
+        if inode.pending.is_empty() && !inode.lost_writes {
+            if let Some(byte) = inode.written.get_mut(index) {
+                *byte ^= mask;
+            }
+        }
+        Ok(())
+    }
+
     /// The crash itself; see [`super::SimIo::crash`].
     pub(crate) fn crash(&mut self, options: CrashOptions) {
         self.epoch = self.epoch.saturating_add(1);
