@@ -4,7 +4,7 @@
 //! chosen at run time) and never against `std::fs` directly:
 //! - [`std_backend::StdIo`]: `pread`/`pwrite`/`fdatasync`, available everywhere;
 //! - `uring::UringIo`: io_uring with batched submissions (where the kernel allows it);
-//! - `sim::SimIo`: a simulated disk for tests that keeps written bytes apart from durable bytes
+//! - [`sim::SimIo`]: a simulated disk for tests that keeps written bytes apart from durable bytes
 //!   and can crash, tear writes and flip bits, seeded and replayable.
 //!
 //! [`select_backend`] picks io_uring when the kernel allows it and falls back to std with one
@@ -15,6 +15,7 @@
 
 pub mod aligned;
 pub mod publish;
+pub mod sim;
 pub mod std_backend;
 
 use std::ffi::OsString;
@@ -26,6 +27,7 @@ use std::sync::Arc;
 
 pub use aligned::{ALIGNMENT, AlignedBuf};
 pub use publish::publish_atomically;
+pub use sim::{CrashOptions, SimIo};
 pub use std_backend::StdIo;
 
 /// How to open a file.
