@@ -58,3 +58,18 @@ fn dynamodb_json_value(plain: &Value) -> Value {
     };
     Value::Object(serde_json::Map::from_iter([(tag.to_owned(), body)]))
 }
+
+/// Whether criterion runs this bench for real (`cargo bench`) rather than once as a test
+/// (`cargo test`), so benches can size their inputs: full size for measurements, tiny in tests.
+pub fn measuring() -> bool {
+    std::env::args().any(|arg| arg == "--bench")
+}
+
+/// Directory for I/O benches: `$DDB_BENCH_DIR` (to measure a particular disk), else a temporary
+/// directory under the system's.
+pub fn bench_dir() -> std::io::Result<tempfile::TempDir> {
+    match std::env::var_os("DDB_BENCH_DIR") {
+        Some(dir) => tempfile::tempdir_in(dir),
+        None => tempfile::tempdir(),
+    }
+}
