@@ -21,6 +21,7 @@ use std::ffi::OsString;
 use std::fmt;
 use std::io;
 use std::ops::Range;
+use std::os::fd::BorrowedFd;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -102,6 +103,12 @@ pub trait IoFile: Send + Sync + fmt::Debug {
 
     /// Truncates or extends (with zeros) the file to `len` bytes.
     fn set_len(&self, len: u64) -> io::Result<()>;
+
+    /// The kernel file descriptor behind this file, for a backend that issues its own I/O on it
+    /// (the io_uring sequential reader); `None` for a file that has none (the simulated disk).
+    fn fd(&self) -> Option<BorrowedFd<'_>> {
+        None
+    }
 
     /// Fills `buf` from `offset`, looping over short reads; end of file first is
     /// `UnexpectedEof`.
