@@ -3,7 +3,8 @@
 //! Storage code is written against [`Io`] and [`IoFile`] (trait objects, so the backend is
 //! chosen at run time) and never against `std::fs` directly:
 //! - [`std_backend::StdIo`]: `pread`/`pwrite`/`fdatasync`, available everywhere;
-//! - `uring::UringIo`: io_uring with batched submissions (where the kernel allows it);
+//! - [`uring::UringIo`]: io_uring, with a write and its `fdatasync` linked into one submission
+//!   and read-ahead for sequential reads (where the kernel allows it);
 //! - [`sim::SimIo`]: a simulated disk for tests that keeps written bytes apart from durable bytes
 //!   and can crash, tear writes and flip bits, seeded and replayable.
 //!
@@ -17,11 +18,13 @@ pub mod aligned;
 pub mod publish;
 pub mod sim;
 pub mod std_backend;
+pub mod uring;
 
 use std::ffi::OsString;
 use std::fmt;
 use std::io;
 use std::ops::Range;
+use std::os::fd::BorrowedFd;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -29,6 +32,7 @@ pub use aligned::{ALIGNMENT, AlignedBuf};
 pub use publish::publish_atomically;
 pub use sim::{CrashOptions, SimIo};
 pub use std_backend::StdIo;
+pub use uring::UringIo;
 
 /// How to open a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -104,6 +108,12 @@ pub trait IoFile: Send + Sync + fmt::Debug {
 
     /// Truncates or extends (with zeros) the file to `len` bytes.
     fn set_len(&self, len: u64) -> io::Result<()>;
+
+    /// The kernel file descriptor behind this file, for a backend that issues its own I/O on it
+    /// (the io_uring sequential reader); `None` for a file that has none (the simulated disk).
+    fn fd(&self) -> Option<BorrowedFd<'_>> {
+        None
+    }
 
     /// Fills `buf` from `offset`, looping over short reads; end of file first is
     /// `UnexpectedEof`.
@@ -334,9 +344,32 @@ pub fn select_backend(choice: BackendChoice) -> io::Result<Arc<dyn Io>> {
 }
 
 /// The io_uring backend, or why the kernel refuses it.
+///
+/// `kernel.io_uring_disabled` is read first only to explain a refusal: 2 disables io_uring for
+/// everyone, 1 allows it only for members of `kernel.io_uring_group`, and there (and under
+/// seccomp or in containers) the outcome of actually setting up a ring is the truth. The ring
+/// is then asked which opcodes it supports, so an old kernel is refused here rather than
+/// failing on the first read.
 fn uring_backend() -> io::Result<Arc<dyn Io>> {
-    Err(io::Error::new(
-        io::ErrorKind::Unsupported,
-        "the io_uring backend is not built yet",
-    ))
+    let sysctl = "/proc/sys/kernel/io_uring_disabled";
+    let disabled = std::fs::read_to_string(sysctl)
+        .ok()
+        .and_then(|text| text.trim().parse::<u8>().ok());
+    if disabled == Some(2) {
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!("{sysctl} is 2: io_uring is disabled for all processes"),
+        ));
+    }
+    match UringIo::new() {
+        Ok(io) => Ok(Arc::new(io)),
+        Err(e) if disabled == Some(1) => Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!(
+                "{sysctl} is 1 (io_uring only for kernel.io_uring_group) and this process \
+                 was refused: {e}"
+            ),
+        )),
+        Err(e) => Err(e),
+    }
 }

@@ -1,0 +1,292 @@
+//! The io_uring backend: files are opened exactly as by the std backend (so `O_DIRECT` behaves
+//! the same), reads, writes and syncs go through io_uring, and directory operations reuse the
+//! std helpers (they are rare and gain nothing from a ring).
+//!
+//! - Individual operations use a pool of rings, each held by one thread from submission to
+//!   completion (the `ring` module explains why).
+//! - [`IoFile::write_all_at_durable`] is one submission: a write linked to an `fdatasync`.
+//! - [`Io::read_sequential`] returns a reader with its own ring that keeps `depth` reads in
+//!   flight (the `reader` module).
+
+mod reader;
+mod ring;
+#[cfg(test)]
+mod tests;
+
+use std::ffi::OsString;
+use std::fs::{self, File};
+use std::io;
+use std::ops::Range;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use io_uring::{IoUring, Probe, opcode};
+
+use crate::std_backend::{open_std, read_dir_sorted, sync_dir_std};
+use crate::{ChunkReader, Io, IoFile, OpenOptions, ReadAhead, SyncChunkReader, error_at};
+use reader::UringChunkReader;
+use ring::{Op, RingPool};
+
+/// The io_uring backend.
+#[derive(Debug, Clone)]
+pub struct UringIo {
+    pool: Arc<RingPool>,
+}
+
+impl UringIo {
+    /// Sets up a ring and checks that the kernel supports every opcode this backend submits;
+    /// an `Unsupported` error says which step failed.
+    pub fn new() -> io::Result<Self> {
+        let ring = IoUring::new(RingPool::ring_entries()).map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!("io_uring_setup failed: {e}"),
+            )
+        })?;
+        let mut probe = Probe::new();
+        ring.submitter().register_probe(&mut probe).map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!("IORING_REGISTER_PROBE failed (kernel older than 5.6?): {e}"),
+            )
+        })?;
+        let missing: Vec<&str> = [
+            (opcode::Read::CODE, "READ"),
+            (opcode::Write::CODE, "WRITE"),
+            (opcode::Fsync::CODE, "FSYNC"),
+        ]
+        .into_iter()
+        .filter(|(code, _)| !probe.is_supported(*code))
+        .map(|(_, name)| name)
+        .collect();
+        if !missing.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!("the kernel's io_uring lacks opcodes {}", missing.join(", ")),
+            ));
+        }
+        Ok(Self {
+            pool: Arc::new(RingPool::new(ring)),
+        })
+    }
+}
+
+/// A file of the io_uring backend.
+#[derive(Debug)]
+pub struct UringFile {
+    file: File,
+    path: PathBuf,
+    pool: Arc<RingPool>,
+}
+
+/// A CQE result as a byte count, or the error it carries (errno kept) naming `op` and `path`.
+fn completed(op: &str, path: &Path, result: i32) -> io::Result<usize> {
+    usize::try_from(result).map_err(|_| {
+        error_at(
+            op,
+            path,
+            io::Error::from_raw_os_error(result.saturating_neg()),
+        )
+    })
+}
+
+impl UringFile {
+    fn sync(&self, datasync: bool) -> io::Result<()> {
+        let op = if datasync { "fdatasync" } else { "fsync" };
+        loop {
+            let [result] = self
+                .pool
+                .run(
+                    [Op::Fsync {
+                        fd: self.file.as_fd(),
+                        datasync,
+                    }],
+                    false,
+                )
+                .map_err(|e| error_at(op, &self.path, e))?;
+            match completed(op, &self.path, result) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                other => return other.map(drop),
+            }
+        }
+    }
+}
+
+/// The loop of [`IoFile::write_all_at_durable`], apart from the ring so that tests can feed it
+/// short writes: `submit(rest, offset)` issues a write of `rest` linked to an `fdatasync` and
+/// returns both CQE results; `sync` is a plain `fdatasync`.
+fn write_durable_loop(
+    path: &Path,
+    buf: &[u8],
+    offset: u64,
+    mut submit: impl FnMut(&[u8], u64) -> io::Result<[i32; 2]>,
+    mut sync: impl FnMut() -> io::Result<()>,
+) -> io::Result<()> {
+    let mut done = 0usize;
+    while let Some(rest) = buf.get(done..).filter(|rest| !rest.is_empty()) {
+        let at = offset + done as u64;
+        let [written, synced] = submit(rest, at)?;
+        let written = match completed("write", path, written) {
+            Ok(0) => {
+                return Err(error_at(
+                    "write",
+                    path,
+                    io::Error::new(
+                        io::ErrorKind::WriteZero,
+                        format!("wrote nothing at byte {at}"),
+                    ),
+                ));
+            }
+            Ok(n) => n.min(rest.len()),
+            // The linked fsync was cancelled with the write; the loop submits both again.
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        done += written;
+        if done < buf.len() {
+            // A short write breaks the link: the kernel cancelled the fsync (-ECANCELED). The
+            // rest goes out with a fresh linked fsync, which covers the earlier bytes too.
+            continue;
+        }
+        return match completed("fdatasync", path, synced) {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => sync(),
+            Err(e) => Err(e),
+        };
+    }
+    // Nothing to write: still a durability point for earlier writes.
+    sync()
+}
+
+impl IoFile for UringFile {
+    fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        let fd = self.file.as_fd();
+        let [result] = self
+            .pool
+            .run([Op::Read { fd, buf, offset }], false)
+            .map_err(|e| error_at("read", &self.path, e))?;
+        completed("read", &self.path, result)
+    }
+
+    fn write_at(&self, buf: &[u8], offset: u64) -> io::Result<usize> {
+        let fd = self.file.as_fd();
+        let [result] = self
+            .pool
+            .run([Op::Write { fd, buf, offset }], false)
+            .map_err(|e| error_at("write", &self.path, e))?;
+        completed("write", &self.path, result)
+    }
+
+    fn sync_data(&self) -> io::Result<()> {
+        self.sync(true)
+    }
+
+    fn sync_all(&self) -> io::Result<()> {
+        self.sync(false)
+    }
+
+    fn len(&self) -> io::Result<u64> {
+        self.file
+            .metadata()
+            .map(|m| m.len())
+            .map_err(|e| error_at("stat", &self.path, e))
+    }
+
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        self.file
+            .set_len(len)
+            .map_err(|e| error_at("truncate", &self.path, e))
+    }
+
+    fn fd(&self) -> Option<BorrowedFd<'_>> {
+        Some(self.file.as_fd())
+    }
+
+    /// One submission per attempt: the write linked (`IO_LINK`) to an `fdatasync`, so the
+    /// durable write costs one `io_uring_enter` instead of a `pwrite` and an `fdatasync`.
+    fn write_all_at_durable(&self, buf: &[u8], offset: u64) -> io::Result<()> {
+        let fd = self.file.as_fd();
+        write_durable_loop(
+            &self.path,
+            buf,
+            offset,
+            |rest, at| {
+                self.pool
+                    .run(
+                        [
+                            Op::Write {
+                                fd,
+                                buf: rest,
+                                offset: at,
+                            },
+                            Op::Fsync { fd, datasync: true },
+                        ],
+                        true,
+                    )
+                    .map_err(|e| error_at("write+fdatasync", &self.path, e))
+            },
+            || self.sync_data(),
+        )
+    }
+}
+
+impl Io for UringIo {
+    fn name(&self) -> &'static str {
+        "io_uring"
+    }
+
+    fn open(&self, path: &Path, options: OpenOptions) -> io::Result<Arc<dyn IoFile>> {
+        let file = open_std(path, options)?;
+        Ok(Arc::new(UringFile {
+            file,
+            path: path.to_owned(),
+            pool: Arc::clone(&self.pool),
+        }))
+    }
+
+    fn create_dir_all(&self, path: &Path) -> io::Result<()> {
+        fs::create_dir_all(path).map_err(|e| error_at("mkdir", path, e))
+    }
+
+    fn read_dir(&self, path: &Path) -> io::Result<Vec<OsString>> {
+        read_dir_sorted(path)
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        fs::rename(from, to).map_err(|e| error_at("rename", from, e))
+    }
+
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        fs::remove_file(path).map_err(|e| error_at("remove", path, e))
+    }
+
+    fn sync_dir(&self, path: &Path) -> io::Result<()> {
+        sync_dir_std(path)
+    }
+
+    fn exists(&self, path: &Path) -> io::Result<bool> {
+        path.try_exists().map_err(|e| error_at("stat", path, e))
+    }
+
+    fn read_sequential(
+        &self,
+        file: Arc<dyn IoFile>,
+        range: Range<u64>,
+        read_ahead: ReadAhead,
+    ) -> io::Result<Box<dyn ChunkReader>> {
+        if file.fd().is_none() {
+            // Not a kernel file (the simulated disk): nothing for a ring to read from.
+            return Ok(Box::new(SyncChunkReader::new(
+                file,
+                range,
+                read_ahead.chunk_bytes,
+            )?));
+        }
+        Ok(Box::new(UringChunkReader::new(file, range, read_ahead)?))
+    }
+}
