@@ -485,6 +485,7 @@ pub fn decode_frame(bytes: &[u8]) -> FrameDecode {
 fn decode_records(frame: &[u8], first_lsn: u64, count: u32) -> Result<Vec<Record>, FormatError> {
     let mut records = Vec::with_capacity(usize::try_from(count).unwrap_or(0).min(65_536));
     let mut offset = FRAME_HEADER_BYTES;
+    let mut last_record_offset = offset;
     let mut previous_timestamp = 0u64;
     while offset < frame.len() {
         let header = frame
@@ -580,6 +581,7 @@ fn decode_records(frame: &[u8], first_lsn: u64, count: u32) -> Result<Vec<Record
             key: key.to_vec(),
             value: value.to_vec(),
         });
+        last_record_offset = offset;
         offset = end;
     }
     if records.len() as u64 != u64::from(count) {
@@ -590,8 +592,10 @@ fn decode_records(frame: &[u8], first_lsn: u64, count: u32) -> Result<Vec<Record
         ));
     }
     if records.last().is_some_and(|r| !r.end_of_batch) {
+        // Blame the flags of the record that should have ended the batch: the frame's end is
+        // already the next frame's first byte.
         return Err(FormatError::new(
-            frame.len(),
+            last_record_offset + RECORD_FLAGS_OFFSET,
             "the frame's last record to end its batch",
             "a batch continuing past the frame",
         ));
@@ -611,4 +615,39 @@ pub fn parse_segment_file_name(name: &str) -> Option<u64> {
         return None;
     }
     digits.parse().ok().filter(|&lsn| lsn > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delete(key: &[u8]) -> Mutation {
+        Mutation {
+            kind: MutationKind::Delete,
+            key: key.to_vec(),
+        }
+    }
+
+    /// Sets the frame checksum of `frame` to match its bytes, so a test can change a field and
+    /// still reach the checks behind the checksum.
+    fn reseal_checksum(frame: &mut [u8]) {
+        let checksum = frame_checksum(frame);
+        put_bytes(frame, FRAME_CHECKSUM_OFFSET, &checksum.to_le_bytes());
+    }
+
+    #[test]
+    fn an_unended_batch_is_reported_inside_the_frame_at_the_last_records_flags() {
+        let mut frame = Vec::new();
+        let batch = [delete(b"a"), delete(b"b")];
+        let frame_bytes = encode_frame(&mut frame, 1, 5, &[&batch]);
+        let last_record = FRAME_HEADER_BYTES + RECORD_HEADER_BYTES + 1;
+        frame[last_record + RECORD_FLAGS_OFFSET] = 0;
+        reseal_checksum(&mut frame);
+        let FrameDecode::Invalid(error) = decode_frame(&frame) else {
+            panic!("an unended batch must not decode");
+        };
+        assert_eq!(error.offset, (last_record + RECORD_FLAGS_OFFSET) as u64);
+        assert!(error.offset < frame_bytes as u64, "within the frame");
+        assert_eq!(error.expected, "the frame's last record to end its batch");
+    }
 }
