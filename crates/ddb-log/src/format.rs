@@ -455,6 +455,15 @@ pub fn decode_frame(bytes: &[u8]) -> FrameDecode {
             format!("{count} (seal: {seal})"),
         );
     }
+    // Every record's LSN and the next LSN after the frame must fit in a u64, or the sums that
+    // check and continue the sequence would overflow.
+    if first_lsn.checked_add(u64::from(count)).is_none() {
+        return invalid(
+            FRAME_FIRST_LSN_OFFSET,
+            "a first LSN with room for the frame's records (first LSN + record count < 2^64)",
+            format!("{first_lsn} with {count} records"),
+        );
+    }
     let Some(frame) = bytes.get(..frame_bytes) else {
         return FrameDecode::NeedMore {
             frame_bytes: Some(frame_bytes),
@@ -517,7 +526,14 @@ fn decode_records(frame: &[u8], first_lsn: u64, count: u32) -> Result<Vec<Record
         let value_bytes = u32_at(header, RECORD_VALUE_SIZE_OFFSET).unwrap_or_default() as usize;
         let lsn = u64_at(header, RECORD_LSN_OFFSET).unwrap_or_default();
         let timestamp_us = u64_at(header, RECORD_TIMESTAMP_OFFSET).unwrap_or_default();
-        let expected_lsn = first_lsn + records.len() as u64;
+        // More records than `count` may precede the count check below: no overflow here either.
+        let Some(expected_lsn) = first_lsn.checked_add(records.len() as u64) else {
+            return Err(FormatError::new(
+                offset + RECORD_LSN_OFFSET,
+                "an LSN below 2^64",
+                format!("record {} after first LSN {first_lsn}", records.len()),
+            ));
+        };
         if lsn != expected_lsn {
             return Err(FormatError::new(
                 offset + RECORD_LSN_OFFSET,
@@ -649,5 +665,51 @@ mod tests {
         assert_eq!(error.offset, (last_record + RECORD_FLAGS_OFFSET) as u64);
         assert!(error.offset < frame_bytes as u64, "within the frame");
         assert_eq!(error.expected, "the frame's last record to end its batch");
+    }
+
+    /// A frame encoded at LSN 1 and then moved to `first_lsn` (the encoder itself cannot
+    /// count past `u64::MAX`).
+    fn frame_at(first_lsn: u64, keys: &[&[u8]]) -> Vec<u8> {
+        let batch: Vec<Mutation> = keys.iter().map(|k| delete(k)).collect();
+        let mut frame = Vec::new();
+        encode_frame(&mut frame, 1, 5, &[&batch]);
+        put_bytes(&mut frame, FRAME_FIRST_LSN_OFFSET, &first_lsn.to_le_bytes());
+        let mut offset = FRAME_HEADER_BYTES;
+        for (index, key) in (0u64..).zip(keys) {
+            let lsn = first_lsn.wrapping_add(index);
+            put_bytes(&mut frame, offset + RECORD_LSN_OFFSET, &lsn.to_le_bytes());
+            offset += RECORD_HEADER_BYTES + key.len();
+        }
+        reseal_checksum(&mut frame);
+        frame
+    }
+
+    #[test]
+    fn lsns_past_u64_max_are_invalid_not_an_overflow() {
+        // The last representable next LSN: fine.
+        let FrameDecode::Frame(frame, _) = decode_frame(&frame_at(u64::MAX - 2, &[b"a", b"b"]))
+        else {
+            panic!("a frame whose next LSN is u64::MAX decodes");
+        };
+        assert_eq!(frame.last_lsn(), u64::MAX - 1);
+        for (first_lsn, keys) in [
+            (u64::MAX, &[&b"a"[..]][..]),
+            (u64::MAX, &[&b"a"[..], &b"b"[..]][..]),
+            (u64::MAX - 1, &[&b"a"[..], &b"b"[..], &b"c"[..]][..]),
+        ] {
+            let FrameDecode::Invalid(error) = decode_frame(&frame_at(first_lsn, keys)) else {
+                panic!("{first_lsn} + {} records overflows", keys.len());
+            };
+            assert_eq!(error.offset, FRAME_FIRST_LSN_OFFSET as u64);
+        }
+        // A body holding more records than the count must not overflow before the count check.
+        let mut frame = frame_at(u64::MAX - 1, &[b"a", b"b", b"c"]);
+        put_bytes(&mut frame, FRAME_COUNT_OFFSET, &1u32.to_le_bytes());
+        reseal_checksum(&mut frame);
+        let FrameDecode::Invalid(error) = decode_frame(&frame) else {
+            panic!("three records under a count of one");
+        };
+        let third_record = FRAME_HEADER_BYTES + 2 * (RECORD_HEADER_BYTES + 1);
+        assert_eq!(error.offset, (third_record + RECORD_LSN_OFFSET) as u64);
     }
 }
