@@ -8,11 +8,12 @@ cd "$(dirname "$0")/../fuzz"
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(item_json input_document key number create_table)
+[ ${#targets[@]} -gt 0 ] || targets=(item_json input_document key number create_table log_segment)
 command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
 export RUSTC_BOOTSTRAP=1
 
-# Seed corpora: vector inputs for the JSON decoders, vector bytes for the key decoder.
+# Seed corpora: vector inputs for the JSON decoders, vector bytes for the key decoder, vector
+# segment files for the log.
 python3 - <<'PY'
 import json, pathlib
 root = pathlib.Path('..') / 'formats'
@@ -31,6 +32,8 @@ for f in sorted((root / 'key' / 'vectors').glob('*.json')):
     for value in v.get('values', []):
         if 'N' in value:
             seed('number', f.stem, value['N'].encode())
+for f in sorted((root / 'log' / 'vectors').glob('*.log')):
+    seed('log_segment', f.stem, f.read_bytes())
 PY
 
 status=0

@@ -455,6 +455,15 @@ pub fn decode_frame(bytes: &[u8]) -> FrameDecode {
             format!("{count} (seal: {seal})"),
         );
     }
+    // Every record's LSN and the next LSN after the frame must fit in a u64, or the sums that
+    // check and continue the sequence would overflow.
+    if first_lsn.checked_add(u64::from(count)).is_none() {
+        return invalid(
+            FRAME_FIRST_LSN_OFFSET,
+            "a first LSN with room for the frame's records (first LSN + record count < 2^64)",
+            format!("{first_lsn} with {count} records"),
+        );
+    }
     let Some(frame) = bytes.get(..frame_bytes) else {
         return FrameDecode::NeedMore {
             frame_bytes: Some(frame_bytes),
@@ -485,6 +494,7 @@ pub fn decode_frame(bytes: &[u8]) -> FrameDecode {
 fn decode_records(frame: &[u8], first_lsn: u64, count: u32) -> Result<Vec<Record>, FormatError> {
     let mut records = Vec::with_capacity(usize::try_from(count).unwrap_or(0).min(65_536));
     let mut offset = FRAME_HEADER_BYTES;
+    let mut last_record_offset = offset;
     let mut previous_timestamp = 0u64;
     while offset < frame.len() {
         let header = frame
@@ -516,7 +526,14 @@ fn decode_records(frame: &[u8], first_lsn: u64, count: u32) -> Result<Vec<Record
         let value_bytes = u32_at(header, RECORD_VALUE_SIZE_OFFSET).unwrap_or_default() as usize;
         let lsn = u64_at(header, RECORD_LSN_OFFSET).unwrap_or_default();
         let timestamp_us = u64_at(header, RECORD_TIMESTAMP_OFFSET).unwrap_or_default();
-        let expected_lsn = first_lsn + records.len() as u64;
+        // More records than `count` may precede the count check below: no overflow here either.
+        let Some(expected_lsn) = first_lsn.checked_add(records.len() as u64) else {
+            return Err(FormatError::new(
+                offset + RECORD_LSN_OFFSET,
+                "an LSN below 2^64",
+                format!("record {} after first LSN {first_lsn}", records.len()),
+            ));
+        };
         if lsn != expected_lsn {
             return Err(FormatError::new(
                 offset + RECORD_LSN_OFFSET,
@@ -580,6 +597,7 @@ fn decode_records(frame: &[u8], first_lsn: u64, count: u32) -> Result<Vec<Record
             key: key.to_vec(),
             value: value.to_vec(),
         });
+        last_record_offset = offset;
         offset = end;
     }
     if records.len() as u64 != u64::from(count) {
@@ -590,8 +608,10 @@ fn decode_records(frame: &[u8], first_lsn: u64, count: u32) -> Result<Vec<Record
         ));
     }
     if records.last().is_some_and(|r| !r.end_of_batch) {
+        // Blame the flags of the record that should have ended the batch: the frame's end is
+        // already the next frame's first byte.
         return Err(FormatError::new(
-            frame.len(),
+            last_record_offset + RECORD_FLAGS_OFFSET,
             "the frame's last record to end its batch",
             "a batch continuing past the frame",
         ));
@@ -611,4 +631,85 @@ pub fn parse_segment_file_name(name: &str) -> Option<u64> {
         return None;
     }
     digits.parse().ok().filter(|&lsn| lsn > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delete(key: &[u8]) -> Mutation {
+        Mutation {
+            kind: MutationKind::Delete,
+            key: key.to_vec(),
+        }
+    }
+
+    /// Sets the frame checksum of `frame` to match its bytes, so a test can change a field and
+    /// still reach the checks behind the checksum.
+    fn reseal_checksum(frame: &mut [u8]) {
+        let checksum = frame_checksum(frame);
+        put_bytes(frame, FRAME_CHECKSUM_OFFSET, &checksum.to_le_bytes());
+    }
+
+    #[test]
+    fn an_unended_batch_is_reported_inside_the_frame_at_the_last_records_flags() {
+        let mut frame = Vec::new();
+        let batch = [delete(b"a"), delete(b"b")];
+        let frame_bytes = encode_frame(&mut frame, 1, 5, &[&batch]);
+        let last_record = FRAME_HEADER_BYTES + RECORD_HEADER_BYTES + 1;
+        frame[last_record + RECORD_FLAGS_OFFSET] = 0;
+        reseal_checksum(&mut frame);
+        let FrameDecode::Invalid(error) = decode_frame(&frame) else {
+            panic!("an unended batch must not decode");
+        };
+        assert_eq!(error.offset, (last_record + RECORD_FLAGS_OFFSET) as u64);
+        assert!(error.offset < frame_bytes as u64, "within the frame");
+        assert_eq!(error.expected, "the frame's last record to end its batch");
+    }
+
+    /// A frame encoded at LSN 1 and then moved to `first_lsn` (the encoder itself cannot
+    /// count past `u64::MAX`).
+    fn frame_at(first_lsn: u64, keys: &[&[u8]]) -> Vec<u8> {
+        let batch: Vec<Mutation> = keys.iter().map(|k| delete(k)).collect();
+        let mut frame = Vec::new();
+        encode_frame(&mut frame, 1, 5, &[&batch]);
+        put_bytes(&mut frame, FRAME_FIRST_LSN_OFFSET, &first_lsn.to_le_bytes());
+        let mut offset = FRAME_HEADER_BYTES;
+        for (index, key) in (0u64..).zip(keys) {
+            let lsn = first_lsn.wrapping_add(index);
+            put_bytes(&mut frame, offset + RECORD_LSN_OFFSET, &lsn.to_le_bytes());
+            offset += RECORD_HEADER_BYTES + key.len();
+        }
+        reseal_checksum(&mut frame);
+        frame
+    }
+
+    #[test]
+    fn lsns_past_u64_max_are_invalid_not_an_overflow() {
+        // The last representable next LSN: fine.
+        let FrameDecode::Frame(frame, _) = decode_frame(&frame_at(u64::MAX - 2, &[b"a", b"b"]))
+        else {
+            panic!("a frame whose next LSN is u64::MAX decodes");
+        };
+        assert_eq!(frame.last_lsn(), u64::MAX - 1);
+        for (first_lsn, keys) in [
+            (u64::MAX, &[&b"a"[..]][..]),
+            (u64::MAX, &[&b"a"[..], &b"b"[..]][..]),
+            (u64::MAX - 1, &[&b"a"[..], &b"b"[..], &b"c"[..]][..]),
+        ] {
+            let FrameDecode::Invalid(error) = decode_frame(&frame_at(first_lsn, keys)) else {
+                panic!("{first_lsn} + {} records overflows", keys.len());
+            };
+            assert_eq!(error.offset, FRAME_FIRST_LSN_OFFSET as u64);
+        }
+        // A body holding more records than the count must not overflow before the count check.
+        let mut frame = frame_at(u64::MAX - 1, &[b"a", b"b", b"c"]);
+        put_bytes(&mut frame, FRAME_COUNT_OFFSET, &1u32.to_le_bytes());
+        reseal_checksum(&mut frame);
+        let FrameDecode::Invalid(error) = decode_frame(&frame) else {
+            panic!("three records under a count of one");
+        };
+        let third_record = FRAME_HEADER_BYTES + 2 * (RECORD_HEADER_BYTES + 1);
+        assert_eq!(error.offset, (third_record + RECORD_LSN_OFFSET) as u64);
+    }
 }
