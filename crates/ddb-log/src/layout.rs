@@ -29,8 +29,11 @@ pub struct Layout {
     pub segments: Vec<SegmentInfo>,
     /// The newest segment's scan (absent for an empty directory).
     pub newest: Option<SegmentScan>,
-    /// The LSN the next record gets.
-    pub next_lsn: u64,
+    /// The LSN the next record gets; `None` for a directory without segments.
+    pub next_lsn: Option<u64>,
+    /// A newest segment shorter than its header: a creation a crash interrupted (its directory
+    /// entry became durable, its header did not). It holds no record and is not in `segments`.
+    pub torn_creation: Option<PathBuf>,
     /// The largest timestamp in the log, or the newest segment's creation time if larger.
     pub last_timestamp_us: u64,
 }
@@ -93,6 +96,15 @@ pub fn read_layout(io: &dyn Io, dir: &Path, table_id: Option<[u8; 16]>) -> Resul
             expected_first = Some((next_lsn, path));
             continue;
         }
+        if io.open(&path, OpenOptions::read_only())?.len()? < HEADER_BYTES as u64 {
+            return Ok(Layout {
+                segments,
+                newest: None,
+                next_lsn: Some(first_lsn),
+                torn_creation: Some(path),
+                last_timestamp_us,
+            });
+        }
         let scan = scan_segment(io, &path, first_lsn, |_, _| Ok(()))?;
         check_table(&path, &scan.header, table_id)?;
         if let Some(damage) = scan.damage(false) {
@@ -115,14 +127,16 @@ pub fn read_layout(io: &dyn Io, dir: &Path, table_id: Option<[u8; 16]>) -> Resul
         return Ok(Layout {
             segments,
             newest: Some(scan),
-            next_lsn,
+            next_lsn: Some(next_lsn),
+            torn_creation: None,
             last_timestamp_us,
         });
     }
     Ok(Layout {
         segments,
         newest: None,
-        next_lsn: 1,
+        next_lsn: None,
+        torn_creation: None,
         last_timestamp_us,
     })
 }
@@ -210,8 +224,8 @@ pub enum TailRepair {
         offset: u64,
         bytes_dropped: u64,
     },
-    /// The newest segment's header itself was torn (a crash while creating it); the file was
-    /// recreated empty.
+    /// The newest segment was shorter than its header (a crash while creating it); it held no
+    /// record and was removed, to be created afresh.
     Recreated {
         path: PathBuf,
     },
@@ -220,37 +234,13 @@ pub enum TailRepair {
 /// Recovery for a writer: like [`read_layout`], but a torn tail is truncated away (and the
 /// truncation made durable) and a segment whose creation was torn is recreated.
 pub fn recover_layout(io: &dyn Io, dir: &Path, table_id: [u8; 16]) -> Result<(Layout, TailRepair)> {
-    match read_layout(io, dir, Some(table_id)) {
-        Ok(layout) => repair_tail(io, layout),
-        Err(LogError::Corrupt {
-            path,
-            offset,
-            expected,
-            found,
-        }) => {
-            // A newest segment shorter than its header, with nothing after it, is a creation
-            // the crash interrupted: no record can be in it.
-            let names = list_segments(io, dir)?;
-            let newest = names.last().map(|(_, p)| p.clone());
-            if newest.as_deref() == Some(path.as_path()) && offset < HEADER_BYTES as u64 {
-                let file = io.open(&path, OpenOptions::read_write())?;
-                if file.len()? <= HEADER_BYTES as u64 {
-                    drop(file);
-                    io.remove_file(&path)?;
-                    io.sync_dir(dir)?;
-                    let (layout, _) = repair_tail(io, read_layout(io, dir, Some(table_id))?)?;
-                    return Ok((layout, TailRepair::Recreated { path }));
-                }
-            }
-            Err(LogError::Corrupt {
-                path,
-                offset,
-                expected,
-                found,
-            })
-        }
-        Err(other) => Err(other),
+    let mut layout = read_layout(io, dir, Some(table_id))?;
+    if let Some(path) = layout.torn_creation.take() {
+        io.remove_file(&path)?;
+        io.sync_dir(dir)?;
+        return Ok((layout, TailRepair::Recreated { path }));
     }
+    repair_tail(io, layout)
 }
 
 fn repair_tail(io: &dyn Io, mut layout: Layout) -> Result<(Layout, TailRepair)> {

@@ -265,7 +265,7 @@ impl LogReader {
         Ok(LogReader {
             io,
             segments: layout.segments,
-            next_lsn: layout.next_lsn,
+            next_lsn: layout.next_lsn.unwrap_or(1),
             torn_tail,
         })
     }

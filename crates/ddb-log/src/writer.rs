@@ -156,11 +156,7 @@ impl Log {
         let (layout, repair) = recover_layout(io.as_ref(), dir, options.table_id)?;
         let mut segments = layout.segments;
         let mut last_timestamp_us = layout.last_timestamp_us;
-        let next_lsn = if segments.is_empty() {
-            options.first_lsn
-        } else {
-            layout.next_lsn
-        };
+        let next_lsn = layout.next_lsn.unwrap_or(options.first_lsn);
         let active = match segments.last() {
             Some(newest) if !newest.sealed => {
                 let file = io.open(&newest.path, OpenOptions::read_write())?;

@@ -198,6 +198,15 @@ impl SimIo {
         self.shared.lock().faults.ops_until_failure = Some(n);
     }
 
+    /// After `n` more successful disk-changing operations, the power fails instead of the next
+    /// one: the disk crashes with `options` at that instant (unsynced writes torn or lost) and
+    /// the operation returns an error, as do all later ones on handles from before. Unlike
+    /// [`SimIo::fail_after_ops`], writes that were not yet synced are still pending when the
+    /// crash comes, so this is how tests crash a procedure between its write and its fsync.
+    pub fn cut_power_after_ops(&self, n: u64, options: CrashOptions) {
+        self.shared.lock().faults.ops_until_power_cut = Some((n, options));
+    }
+
     /// After `n` more successful `write_at` calls, the next one fails with EIO and writes
     /// nothing, once.
     pub fn fail_after_writes(&self, n: u64) {

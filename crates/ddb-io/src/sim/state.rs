@@ -59,6 +59,8 @@ pub(crate) enum Mutation {
 #[derive(Debug, Default)]
 pub(crate) struct Faults {
     pub(crate) ops_until_failure: Option<u64>,
+    /// Operations until the power fails (the operation does not happen; the disk crashes).
+    pub(crate) ops_until_power_cut: Option<(u64, super::CrashOptions)>,
     pub(crate) writes_until_failure: Option<u64>,
     pub(crate) fail_next_sync: bool,
 }
@@ -144,6 +146,15 @@ impl State {
     /// Counts an operation that changes the disk and fails it if a fault is armed for it.
     pub(crate) fn mutate(&mut self, kind: Mutation, op: &str, path: &Path) -> io::Result<()> {
         self.mutations = self.mutations.saturating_add(1);
+        if let Some((remaining, options)) = self.faults.ops_until_power_cut.as_mut() {
+            if *remaining == 0 {
+                let options = *options;
+                // The operation never reaches the disk; whatever was unsynced is torn or lost.
+                self.crash(options);
+                return Err(error(op, path, io::ErrorKind::Other, "simulated power cut"));
+            }
+            *remaining -= 1;
+        }
         let mut fail = countdown(&mut self.faults.ops_until_failure);
         match kind {
             Mutation::Write => fail |= countdown(&mut self.faults.writes_until_failure),
