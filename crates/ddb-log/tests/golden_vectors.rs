@@ -269,6 +269,14 @@ fn every_vector_reads_the_same_through_a_read_only_open() {
         let path = dir.path().join(segment_file_name(vector.first_lsn()));
         std::fs::copy(&vector.path, &path).unwrap();
         let opened = LogReader::open(Arc::clone(&io), dir.path());
+        if std::fs::metadata(&path).unwrap().len() < ddb_log::format::HEADER_BYTES as u64 {
+            // As the newest segment of a log, a file shorter than its header is a creation a
+            // crash interrupted (SPEC "Recovery rules" 3): it holds no record.
+            let reader = opened.unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(reader.segments().is_empty(), "{name}");
+            assert_eq!(reader.last_lsn(), vector.first_lsn() - 1, "{name}");
+            continue;
+        }
         if vector.expect() == "corrupt" {
             let error = opened.expect_err(name);
             assert_eq!(
