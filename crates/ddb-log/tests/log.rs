@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
 
-use ddb_io::{Io, OpenOptions, StdIo};
+use ddb_io::{Io, OpenOptions};
 use ddb_log::layout::TailRepair;
 use ddb_log::{
     Clock, Durability, Log, LogError, LogOptions, LogReader, Mutation, MutationKind, RecordType,
@@ -21,8 +21,10 @@ use ddb_log::{
 
 const TABLE: [u8; 16] = *b"table-0000000001";
 
+/// The backend under test: io_uring where the kernel allows it, else std (`.ci/run` runs this
+/// file a second time with `DDB_IO_BACKEND=std`, so both backends pass the same suite).
 fn io() -> Arc<dyn Io> {
-    Arc::new(StdIo::new())
+    ddb_io::select_backend(ddb_io::BackendChoice::from_env().unwrap()).unwrap()
 }
 
 fn put(key: &str, value: &str) -> Mutation {
