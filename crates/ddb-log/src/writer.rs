@@ -303,6 +303,17 @@ impl Log {
         )
     }
 
+    /// The LSN of the last record committed at or before `timestamp_us` (for point-in-time
+    /// recovery); `None` if the oldest retained record is later.
+    pub fn lsn_at_time(&self, timestamp_us: u64) -> Result<Option<u64>> {
+        crate::reader::lsn_at_time(
+            &self.shared.io,
+            &self.segments(),
+            self.last_lsn(),
+            timestamp_us,
+        )
+    }
+
     /// Deletes whole sealed segments whose records all have LSNs below `lsn`. The active
     /// segment is never deleted. Returns how many segments were deleted.
     pub fn delete_segments_below(&self, lsn: u64) -> Result<usize> {

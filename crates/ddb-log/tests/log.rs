@@ -227,6 +227,7 @@ fn timestamps_never_go_back_and_seek_by_time_finds_the_last_record_at_or_before(
         );
     }
     assert_eq!(stamps, [1_000, 2_000, 2_000, 3_000, 3_000, 3_000, 4_000]);
+    assert_eq!(log.lsn_at_time(2_500).unwrap(), Some(3));
     drop(log);
     let reader = LogReader::open(io(), dir.path()).unwrap();
     assert!(reader.segments().len() > 1);

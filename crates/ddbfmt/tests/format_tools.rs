@@ -183,3 +183,32 @@ fn unknown_and_missing_inputs_exit_2() {
     assert_eq!(code, ExitCode::from(2));
     assert!(err.contains("missing"), "{err}");
 }
+
+#[test]
+fn any_single_byte_change_anywhere_in_a_log_is_reported_by_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let segments = make_log(dir.path());
+    // A sealed segment and the open one: header, frames, records, seal.
+    for segment in [&segments[0], segments.last().unwrap()] {
+        let pristine = std::fs::read(segment).unwrap();
+        for offset in 0..pristine.len() {
+            let mut damaged = pristine.clone();
+            damaged[offset] ^= 0x10;
+            std::fs::write(segment, &damaged).unwrap();
+            let (code, out, err) = run(&["verify", dir.path().to_str().unwrap()]);
+            assert_eq!(
+                code,
+                ExitCode::from(1),
+                "byte {offset} of {}: {out}{err}",
+                segment.display()
+            );
+            assert!(
+                out.contains(&segment.display().to_string()),
+                "byte {offset}: {out}"
+            );
+        }
+        std::fs::write(segment, &pristine).unwrap();
+    }
+    let (code, _, _) = run(&["verify", dir.path().to_str().unwrap()]);
+    assert_eq!(code, ExitCode::SUCCESS);
+}
