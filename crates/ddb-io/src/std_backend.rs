@@ -128,7 +128,7 @@ impl Io for StdIo {
     }
 }
 
-pub(crate) fn read_dir_sorted(path: &Path) -> io::Result<Vec<OsString>> {
+fn read_dir_sorted(path: &Path) -> io::Result<Vec<OsString>> {
     let mut names = Vec::new();
     for entry in fs::read_dir(path).map_err(|e| error_at("read_dir", path, e))? {
         names.push(
@@ -141,7 +141,7 @@ pub(crate) fn read_dir_sorted(path: &Path) -> io::Result<Vec<OsString>> {
     Ok(names)
 }
 
-pub(crate) fn sync_dir_std(path: &Path) -> io::Result<()> {
+fn sync_dir_std(path: &Path) -> io::Result<()> {
     File::open(path)
         .and_then(|dir| dir.sync_all())
         .map_err(|e| error_at("fsync directory", path, e))

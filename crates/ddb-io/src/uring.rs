@@ -14,7 +14,7 @@ mod ring;
 mod tests;
 
 use std::ffi::OsString;
-use std::fs::{self, File};
+use std::fs::File;
 use std::io;
 use std::ops::Range;
 use std::os::fd::{AsFd, BorrowedFd};
@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use io_uring::{IoUring, Probe, opcode};
 
-use crate::std_backend::{open_std, read_dir_sorted, sync_dir_std};
+use crate::std_backend::{StdIo, open_std};
 use crate::{ChunkReader, Io, IoFile, OpenOptions, ReadAhead, SyncChunkReader, error_at};
 use reader::UringChunkReader;
 use ring::{Op, RingPool};
@@ -249,28 +249,30 @@ impl Io for UringIo {
         }))
     }
 
+    // Directory operations have no io_uring advantage worth the ring round trip; the std
+    // backend does them.
     fn create_dir_all(&self, path: &Path) -> io::Result<()> {
-        fs::create_dir_all(path).map_err(|e| error_at("mkdir", path, e))
+        StdIo.create_dir_all(path)
     }
 
     fn read_dir(&self, path: &Path) -> io::Result<Vec<OsString>> {
-        read_dir_sorted(path)
+        StdIo.read_dir(path)
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        fs::rename(from, to).map_err(|e| error_at("rename", from, e))
+        StdIo.rename(from, to)
     }
 
     fn remove_file(&self, path: &Path) -> io::Result<()> {
-        fs::remove_file(path).map_err(|e| error_at("remove", path, e))
+        StdIo.remove_file(path)
     }
 
     fn sync_dir(&self, path: &Path) -> io::Result<()> {
-        sync_dir_std(path)
+        StdIo.sync_dir(path)
     }
 
     fn exists(&self, path: &Path) -> io::Result<bool> {
-        path.try_exists().map_err(|e| error_at("stat", path, e))
+        StdIo.exists(path)
     }
 
     fn read_sequential(
