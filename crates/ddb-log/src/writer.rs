@@ -106,6 +106,8 @@ struct Active {
 struct Pending {
     first_lsn: u64,
     mutations: Vec<Mutation>,
+    /// Bytes its records take in a frame (measured once, by `check_batch`).
+    frame_bytes: usize,
     timestamp_us: Arc<AtomicU64>,
 }
 
@@ -231,7 +233,7 @@ impl Log {
     /// Appends one batch of mutations atomically and returns once it is acknowledged (see
     /// [`Durability`]). Concurrent callers share frames and fsyncs.
     pub fn append(&self, batch: Vec<Mutation>) -> Result<Committed> {
-        check_batch(&batch)?;
+        let frame_bytes = check_batch(&batch)?;
         let shared = &self.shared;
         let mut state = shared.lock();
         if let Some(why) = &state.poisoned {
@@ -244,6 +246,7 @@ impl Log {
         state.pending.push_back(Pending {
             first_lsn,
             mutations: batch,
+            frame_bytes,
             timestamp_us: Arc::clone(&timestamp_us),
         });
         loop {
@@ -353,13 +356,14 @@ impl Drop for Log {
     }
 }
 
-fn check_batch(batch: &[Mutation]) -> Result<()> {
+/// Checks a batch and returns the bytes its records take in a frame.
+fn check_batch(batch: &[Mutation]) -> Result<usize> {
     if batch.is_empty() {
         return Err(LogError::InvalidInput(
             "a batch holds at least one mutation".into(),
         ));
     }
-    let mut bytes = FRAME_HEADER_BYTES;
+    let mut bytes = 0;
     for mutation in batch {
         if mutation.key.is_empty() || mutation.key.len() > usize::from(u16::MAX) {
             return Err(LogError::InvalidInput(format!(
@@ -378,27 +382,12 @@ fn check_batch(batch: &[Mutation]) -> Result<()> {
         };
         bytes += RECORD_HEADER_BYTES + mutation.key.len() + value;
     }
-    if bytes > FRAME_BYTES_MAX {
+    if FRAME_HEADER_BYTES + bytes > FRAME_BYTES_MAX {
         return Err(LogError::InvalidInput(format!(
             "a batch of {bytes} bytes exceeds the frame limit of {FRAME_BYTES_MAX}"
         )));
     }
-    Ok(())
-}
-
-fn frame_bytes_of(pending: &Pending) -> usize {
-    pending
-        .mutations
-        .iter()
-        .map(|m| {
-            RECORD_HEADER_BYTES
-                + m.key.len()
-                + match &m.kind {
-                    MutationKind::Put(item) => item.len(),
-                    MutationKind::Delete => 0,
-                }
-        })
-        .sum()
+    Ok(bytes)
 }
 
 /// A group taken by a leader.
@@ -425,7 +414,7 @@ impl Shared {
         let mut batches = Vec::new();
         let mut bytes = FRAME_HEADER_BYTES;
         while let Some(next) = state.pending.front() {
-            let next_bytes = frame_bytes_of(next);
+            let next_bytes = next.frame_bytes;
             if !batches.is_empty() && (per_commit || bytes + next_bytes > FRAME_BYTES_MAX) {
                 break;
             }
