@@ -16,6 +16,7 @@
 
 pub mod aligned;
 pub mod publish;
+pub mod sequential;
 pub mod sim;
 pub mod std_backend;
 pub mod uring;
@@ -30,6 +31,9 @@ use std::sync::Arc;
 
 pub use aligned::{ALIGNMENT, AlignedBuf};
 pub use publish::publish_atomically;
+pub use sequential::{
+    ChunkReader, ChunkWriter, ReadAhead, SyncChunkReader, SyncChunkWriter, WriteBehind,
+};
 pub use sim::{CrashOptions, SimIo};
 pub use std_backend::StdIo;
 pub use uring::UringIo;
@@ -173,32 +177,6 @@ pub trait IoFile: Send + Sync + fmt::Debug {
     }
 }
 
-/// Read-ahead settings of a sequential reader.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReadAhead {
-    /// Bytes per read; a multiple of [`ALIGNMENT`] (required for `O_DIRECT` files).
-    pub chunk_bytes: usize,
-    /// Reads kept in flight.
-    pub depth: usize,
-}
-
-impl Default for ReadAhead {
-    fn default() -> Self {
-        Self {
-            chunk_bytes: 1 << 20,
-            depth: 4,
-        }
-    }
-}
-
-/// Reads a byte range of a file front to back, in chunks, keeping reads in flight ahead of the
-/// consumer where the backend can.
-pub trait ChunkReader: Send {
-    /// The next chunk: its file offset and bytes (the last chunk may be short). `None` at the
-    /// end of the range. The slice is valid until the next call.
-    fn next_chunk(&mut self) -> io::Result<Option<(u64, &[u8])>>;
-}
-
 /// A file system: the operations storage code needs, and nothing else.
 pub trait Io: Send + Sync + fmt::Debug {
     /// `"std"`, `"io_uring"` or `"sim"`.
@@ -237,59 +215,18 @@ pub trait Io: Send + Sync + fmt::Debug {
             read_ahead.chunk_bytes,
         )?))
     }
-}
 
-/// The default [`ChunkReader`]: one positioned read per chunk, into one reused aligned buffer.
-#[derive(Debug)]
-pub struct SyncChunkReader {
-    file: Arc<dyn IoFile>,
-    next: u64,
-    end: u64,
-    buf: AlignedBuf,
-}
-
-impl SyncChunkReader {
-    pub fn new(file: Arc<dyn IoFile>, range: Range<u64>, chunk_bytes: usize) -> io::Result<Self> {
-        let buf = AlignedBuf::zeroed(chunk_bytes.max(ALIGNMENT).next_multiple_of(ALIGNMENT))?;
-        Ok(Self {
-            file,
-            next: range.start,
-            end: range.end,
-            buf,
-        })
-    }
-}
-
-impl ChunkReader for SyncChunkReader {
-    fn next_chunk(&mut self) -> io::Result<Option<(u64, &[u8])>> {
-        if self.next >= self.end {
-            return Ok(None);
-        }
-        let offset = self.next;
-        let want = usize::try_from(self.end - offset)
-            .unwrap_or(usize::MAX)
-            .min(self.buf.len());
-        let buf = self.buf.as_mut_slice();
-        let mut got = 0usize;
-        while got < want {
-            let rest = buf.get_mut(got..).unwrap_or_default();
-            match self.file.read_at(rest, offset + got as u64) {
-                Ok(0) => break,
-                Ok(n) => got += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        if got == 0 {
-            self.next = self.end;
-            return Ok(None);
-        }
-        let got = got.min(want);
-        self.next = offset + got as u64;
-        Ok(Some((
-            offset,
-            self.buf.as_slice().get(..got).unwrap_or_default(),
-        )))
+    /// A writer that appends to `file` from offset `start` in chunks of
+    /// `write_behind.chunk_bytes`. The default writes each full chunk synchronously; backends
+    /// that can keep writes in flight override it. Nothing is made durable: sync the file after
+    /// [`ChunkWriter::finish`].
+    fn write_sequential(
+        &self,
+        file: Arc<dyn IoFile>,
+        start: u64,
+        write_behind: WriteBehind,
+    ) -> io::Result<Box<dyn ChunkWriter>> {
+        Ok(Box::new(SyncChunkWriter::new(file, start, write_behind)?))
     }
 }
 

@@ -194,3 +194,81 @@ fn atomic_publication_replaces_whole_files() {
         assert_eq!(io.read_dir(dir).unwrap(), ["manifest"]);
     });
 }
+
+#[test]
+fn sequential_writes_land_in_order_and_report_their_end() {
+    each_backend(|io, dir| {
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+        for (start, chunk_bytes, depth, direct) in [
+            (0u64, 4096, 1, false),
+            (100, 8192, 3, false),
+            (0, 65536, 8, false),
+            (8192, 4096 * 3, 2, true),
+        ] {
+            let path = dir.join(format!("w-{start}-{chunk_bytes}-{depth}-{direct}"));
+            let file = io
+                .open(&path, OpenOptions::create_new().direct(direct))
+                .unwrap();
+            let mut writer = match io.write_sequential(
+                file.clone(),
+                start,
+                ddb_io::WriteBehind {
+                    chunk_bytes,
+                    depth,
+                    direct,
+                },
+            ) {
+                Ok(writer) => writer,
+                Err(e) => panic!("{e}"),
+            };
+            // Pieces of awkward sizes, so chunks fill across calls.
+            let mut at = 0;
+            let mut piece = 1;
+            let mut failed = None;
+            while at < data.len() {
+                let end = (at + piece).min(data.len());
+                if let Err(e) = writer.write(&data[at..end]) {
+                    failed = Some(e);
+                    break;
+                }
+                at = end;
+                piece = piece * 3 % 10_007 + 1;
+            }
+            if let Some(e) = failed {
+                if direct && e.raw_os_error() == Some(libc::EINVAL) {
+                    eprintln!("SKIPPED: O_DIRECT writes not supported by this file system: {e}");
+                    continue;
+                }
+                panic!("{e}");
+            }
+            assert_eq!(writer.written(), data.len() as u64);
+            let end = writer.finish().unwrap();
+            assert_eq!(end, start + data.len() as u64);
+            file.sync_data().unwrap();
+            let reader = io.open(&path, OpenOptions::read_only()).unwrap();
+            assert_eq!(reader.len().unwrap(), end, "{}", path.display());
+            let mut back = vec![0u8; data.len()];
+            reader.read_exact_at(&mut back, start).unwrap();
+            assert!(back == data, "{}: content differs", path.display());
+        }
+        let file = io
+            .open(
+                &dir.join("misaligned"),
+                OpenOptions::create_new().direct(true),
+            )
+            .unwrap();
+        let err = io
+            .write_sequential(
+                file,
+                100,
+                ddb_io::WriteBehind {
+                    chunk_bytes: 4096,
+                    depth: 2,
+                    direct: true,
+                },
+            )
+            .err()
+            .expect("a misaligned O_DIRECT start is refused");
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    });
+}
