@@ -477,6 +477,10 @@ impl Shared {
     fn write_group(&self, group: &Group) -> Result<Written> {
         let mut active = group.active.clone();
         let mut sealed_len = 0;
+        // A leader always holds its own batch; an empty group would encode an invalid frame.
+        if group.batches.is_empty() {
+            return Ok(Written { active, sealed_len });
+        }
         if active.len >= self.options.segment_bytes_target && active.frames > 0 {
             let mut seal = Vec::with_capacity(FRAME_HEADER_BYTES);
             encode_seal(&mut seal, group.first_lsn);

@@ -23,6 +23,7 @@ use clap::{Parser, Subcommand};
 )]
 struct Cli {
     /// The database directory.
+    #[allow(dead_code, reason = "part of the CLI contract now; read by the table and backup commands (issues 5-7)")]
     #[arg(
         long,
         global = true,
@@ -94,7 +95,6 @@ pub fn run(
             return ExitCode::from(code);
         }
     };
-    let _ = &cli.data_dir;
     match cli.command {
         Command::Demo(args) => match demo::run(&args, stdout) {
             Ok(()) => ExitCode::SUCCESS,
