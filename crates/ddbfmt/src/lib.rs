@@ -23,7 +23,10 @@ use clap::{Parser, Subcommand};
 )]
 struct Cli {
     /// The database directory.
-    #[allow(dead_code, reason = "part of the CLI contract now; read by the table and backup commands (issues 5-7)")]
+    #[allow(
+        dead_code,
+        reason = "part of the CLI contract now; read by the table and backup commands (issues 5-7)"
+    )]
     #[arg(
         long,
         global = true,
