@@ -65,10 +65,14 @@ impl ChunkReader for SyncChunkReader {
         let want = usize::try_from(self.end - offset)
             .unwrap_or(usize::MAX)
             .min(self.buf.len());
+        let buf_len = self.buf.len();
         let buf = self.buf.as_mut_slice();
         let mut got = 0usize;
         while got < want {
-            let rest = buf.get_mut(got..).unwrap_or_default();
+            // Up to the range end, rounded up to the alignment O_DIRECT needs (the bytes past
+            // the end are read but not returned).
+            let limit = want.next_multiple_of(ALIGNMENT).min(buf_len);
+            let rest = buf.get_mut(got..limit).unwrap_or_default();
             match self.file.read_at(rest, offset + got as u64) {
                 Ok(0) => break,
                 Ok(n) => got += n,
