@@ -1,0 +1,29 @@
+//! Log ⊕ snapshot at an exact cut: the rows live at LSN `cut`, built from a snapshot at LSN `s`
+//! and the log records in `(s, cut]`, key-sorted and split into key-range partitions merged in
+//! parallel, each into its own sink (a checkpoint's snapshot writer, a backup's Parquet writer).
+//!
+//! - [`io_types`]: [`Row`], the [`SnapshotInput`] and [`RowSink`]/[`SinkFactory`] traits, and
+//!   in-memory implementations for tests;
+//! - [`ingest`]: the log pass, bounded by a memory budget, spilling sorted runs;
+//! - [`spill`]: the checksummed spill run format;
+//! - [`merge()`]: partitioning and the per-partition k-way merge;
+//! - [`fingerprint`]: the order-independent logical fingerprint of the output.
+//!
+//! Architecture invariants: all file access goes through `ddb_io::Io`; rows the log does not
+//! touch pass from snapshot to sink as the same bytes, never decoded; memory holds at most the
+//! budget of log mutations plus one read buffer per spill run per partition.
+#![forbid(unsafe_code)]
+
+pub mod error;
+pub mod fingerprint;
+pub mod ingest;
+pub mod io_types;
+pub mod merge;
+pub mod spill;
+
+pub use error::{BoxError, MergeError, Result};
+pub use fingerprint::Fingerprint;
+pub use io_types::{
+    Row, RowSink, SinkFactory, SinkOutput, SnapshotInput, VecSink, VecSinkFactory, VecSnapshot,
+};
+pub use merge::{MergeOptions, MergeResult, PartitionBounds, PartitionResult, merge};
