@@ -1,0 +1,187 @@
+//! Range scans over one file, as an iterator of rows in key order.
+
+use std::collections::VecDeque;
+use std::ops::Bound;
+
+use ddb_io::{ChunkReader, ReadAhead, error_at};
+
+use crate::block::decode_block;
+use crate::error::{Result, SnapshotError};
+use crate::format::{align_up, check_zero};
+use crate::reader::{SnapshotFile, corrupt_at};
+use crate::row::{Columns, Row};
+
+/// An iterator over the rows of a key range of one file. After an error it ends.
+pub struct Scan<'a> {
+    file: &'a SnapshotFile,
+    start: Bound<Vec<u8>>,
+    end: Bound<Vec<u8>>,
+    columns: Columns,
+    /// The next block to read, and one past the last.
+    next_block: usize,
+    end_block: usize,
+    rows: VecDeque<Row>,
+    /// Full scans: the sequential reader and the bytes it returned not yet consumed, which
+    /// start at file offset `pending_at`.
+    sequential: Option<Box<dyn ChunkReader>>,
+    pending: Vec<u8>,
+    pending_at: u64,
+    done: bool,
+}
+
+impl std::fmt::Debug for Scan<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scan")
+            .field("path", &self.file.path())
+            .field("next_block", &self.next_block)
+            .field("end_block", &self.end_block)
+            .finish_non_exhaustive()
+    }
+}
+
+fn owned(bound: Bound<&[u8]>) -> Bound<Vec<u8>> {
+    match bound {
+        Bound::Included(k) => Bound::Included(k.to_vec()),
+        Bound::Excluded(k) => Bound::Excluded(k.to_vec()),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+impl<'a> Scan<'a> {
+    pub(crate) fn new(
+        file: &'a SnapshotFile,
+        range: (Bound<&[u8]>, Bound<&[u8]>),
+        columns: Columns,
+    ) -> Self {
+        let blocks = file.blocks();
+        let next_block = match range.0 {
+            Bound::Included(s) => blocks.partition_point(|b| b.last_key.as_slice() < s),
+            Bound::Excluded(s) => blocks.partition_point(|b| b.last_key.as_slice() <= s),
+            Bound::Unbounded => 0,
+        };
+        let end_block = match range.1 {
+            Bound::Included(e) => blocks.partition_point(|b| b.first_key.as_slice() <= e),
+            Bound::Excluded(e) => blocks.partition_point(|b| b.first_key.as_slice() < e),
+            Bound::Unbounded => blocks.len(),
+        };
+        Self {
+            file,
+            start: owned(range.0),
+            end: owned(range.1),
+            columns,
+            next_block,
+            end_block: end_block.max(next_block),
+            rows: VecDeque::new(),
+            sequential: None,
+            pending: Vec::new(),
+            pending_at: 0,
+            done: false,
+        }
+    }
+
+    fn in_range(&self, key: &[u8]) -> bool {
+        let after_start = match &self.start {
+            Bound::Included(s) => key >= s.as_slice(),
+            Bound::Excluded(s) => key > s.as_slice(),
+            Bound::Unbounded => true,
+        };
+        let before_end = match &self.end {
+            Bound::Included(e) => key <= e.as_slice(),
+            Bound::Excluded(e) => key < e.as_slice(),
+            Bound::Unbounded => true,
+        };
+        after_start && before_end
+    }
+
+    /// Reads block `index` whole (chunks and padding) from the sequential reader.
+    fn read_sequential(&mut self, index: usize) -> Result<Vec<Row>> {
+        let file = self.file;
+        let blocks = file.blocks();
+        let meta = blocks
+            .get(index)
+            .ok_or_else(|| SnapshotError::InvalidInput(format!("block {index}")))?;
+        let padded_end = align_up(meta.end()).unwrap_or(u64::MAX);
+        if self.sequential.is_none() {
+            let last = blocks
+                .get(self.end_block.saturating_sub(1))
+                .map_or(padded_end, |b| align_up(b.end()).unwrap_or(u64::MAX));
+            let reader = file
+                .io
+                .read_sequential(
+                    std::sync::Arc::clone(&file.file),
+                    meta.offset..last,
+                    ReadAhead::default(),
+                )
+                .map_err(|e| error_at("read", &file.path, e))?;
+            self.sequential = Some(reader);
+            self.pending_at = meta.offset;
+        }
+        let need = usize::try_from(padded_end - self.pending_at).unwrap_or(usize::MAX);
+        while self.pending.len() < need {
+            let Some(reader) = self.sequential.as_mut() else {
+                break;
+            };
+            match reader
+                .next_chunk()
+                .map_err(|e| error_at("read", &file.path, e))?
+            {
+                Some((_, bytes)) => self.pending.extend_from_slice(bytes),
+                None => {
+                    return Err(SnapshotError::corrupt(
+                        &file.path,
+                        self.pending_at + self.pending.len() as u64,
+                        format!("block bytes up to {padded_end}"),
+                        "end of file",
+                    ));
+                }
+            }
+        }
+        let skip = usize::try_from(meta.offset - self.pending_at).unwrap_or_default();
+        let block_len = usize::try_from(meta.end() - meta.offset).unwrap_or_default();
+        let bytes = self.pending.get(skip..need).unwrap_or_default();
+        check_zero(bytes, block_len, bytes.len(), meta.offset)
+            .map_err(|e| corrupt_at(&file.path, e))?;
+        let rows = decode_block(&file.path, meta, self.columns, |c| {
+            let from = usize::try_from(meta.chunk_offset(c) - meta.offset).ok()?;
+            let to = usize::try_from(meta.chunk_offset(c + 1) - meta.offset).ok()?;
+            bytes.get(from..to)
+        })?;
+        self.pending.drain(..need.min(self.pending.len()));
+        self.pending_at = padded_end;
+        Ok(rows)
+    }
+
+    fn fill(&mut self) -> Result<()> {
+        while self.rows.is_empty() && self.next_block < self.end_block {
+            let index = self.next_block;
+            self.next_block += 1;
+            let rows = if self.columns == Columns::ALL {
+                self.read_sequential(index)?
+            } else {
+                self.file.read_block(index, self.columns)?
+            };
+            let kept: Vec<Row> = rows.into_iter().filter(|r| self.in_range(&r.key)).collect();
+            self.rows.extend(kept);
+        }
+        Ok(())
+    }
+}
+
+impl Iterator for Scan<'_> {
+    type Item = Result<Row>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        if let Err(e) = self.fill() {
+            self.done = true;
+            return Some(Err(e));
+        }
+        let row = self.rows.pop_front();
+        if row.is_none() {
+            self.done = true;
+        }
+        row.map(Ok)
+    }
+}
