@@ -1,12 +1,14 @@
 //! The sequential writer (write-behind): its own ring, up to `depth` chunks of `chunk_bytes`
 //! written in flight from aligned buffers while the producer fills the next one.
 //!
-//! Chunk `i` is filled in slot `i % depth`. When it is full its write is queued and the
-//! producer moves on to the next slot, waiting only if that slot's previous write is still in
-//! flight. A slot is reused only once every byte of its chunk is written: a short write is
-//! resubmitted for the rest (the kernel may stop short anywhere, as `pwrite` may), and a write
-//! of 0 bytes is `WriteZero`. Slots are allocated on first use, so a short stream behind a deep
-//! window costs one buffer, not `depth`.
+//! There are `depth + 1` slots: `depth` to write from and one to fill, so even at depth 1 the
+//! producer copies the next chunk while the previous one is written. Chunk `i` is filled in
+//! slot `i % (depth + 1)`. When it is full its write is queued, once fewer than `depth` writes
+//! are in flight, and the producer moves on to the next slot, waiting only if that slot's
+//! previous write is still in flight. A slot is reused only once every byte of its chunk is
+//! written: a short write is resubmitted for the rest (the kernel may stop short anywhere, as
+//! `pwrite` may), and a write of 0 bytes is `WriteZero`. Slots are allocated on first use, so a
+//! short stream behind a deep window costs only the buffers it fills.
 //!
 //! The first failed write fails the writer: every later call returns an error of the same kind
 //! and message, naming the path. Writes already in flight are not cancelled, and their buffers
@@ -89,8 +91,9 @@ pub(super) struct UringChunkWriter {
     /// Keeps the descriptor `fd` open while writes are in flight.
     file: Arc<dyn IoFile>,
     fd: RawFd,
-    /// At most `depth` slots, in the order they were first used.
+    /// At most `depth + 1` slots, in the order they were first used.
     slots: Vec<Slot>,
+    /// Writes in flight at most.
     depth: usize,
     /// Length of every slot's buffer: `chunk_bytes` rounded up to the alignment.
     buf_bytes: usize,
@@ -138,7 +141,7 @@ impl UringChunkWriter {
             ring: IoUringDebug(ring),
             file,
             fd,
-            slots: Vec::with_capacity(depth),
+            slots: Vec::with_capacity(depth + 1),
             depth,
             buf_bytes: write_behind
                 .chunk_bytes
@@ -216,8 +219,10 @@ impl UringChunkWriter {
             .as_slice()
             .get(slot.done..slot.len)
             .unwrap_or_default();
-        if rest.is_empty() || slot.status != Status::Free {
-            return Err(self.internal("a write of nothing, or from a buffer in flight"));
+        if rest.is_empty() || slot.status != Status::Free || self.in_flight >= self.depth {
+            return Err(
+                self.internal("a write of nothing, from a buffer in flight, or beyond the window")
+            );
         }
         let entry = opcode::Write::new(types::Fd(fd), rest.as_ptr(), rw_len(rest.len()))
             .offset(slot.offset + slot.done as u64)
@@ -341,9 +346,13 @@ impl UringChunkWriter {
         }
     }
 
-    /// Starts the write of the first `len` bytes of the current slot and moves the producer to
-    /// the next slot.
+    /// Starts the write of the first `len` bytes of the current slot, once there is room in
+    /// the window, and moves the producer to the next slot.
     fn issue_current(&mut self, len: usize) -> io::Result<()> {
+        while self.in_flight >= self.depth {
+            self.reap(true)?;
+            self.check()?;
+        }
         let (current, offset) = (self.current, self.offset);
         let Some(slot) = self.slots.get_mut(current) else {
             return Err(self.internal("no such slot"));
@@ -353,7 +362,7 @@ impl UringChunkWriter {
         slot.done = 0;
         self.offset += len as u64;
         self.filled = 0;
-        self.current = (current + 1) % self.depth;
+        self.current = (current + 1) % (self.depth + 1);
         self.push_write(current)?;
         self.submit()?;
         // Collects what has completed already, without waiting: a short write's rest goes out

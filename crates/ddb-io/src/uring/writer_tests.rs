@@ -71,15 +71,16 @@ fn window_shapes() {
     let dir = tempfile::tempdir().unwrap();
     for (name, start, len, piece, chunk_bytes, depth, slots) in [
         // Many chunks, one write in flight at a time.
-        ("depth1", 0, (1 << 20) + 17, 1000, 4096, 1, 1),
+        // (The producer fills one more buffer than there are writes in flight.)
+        ("depth1", 0, (1 << 20) + 17, 1000, 4096, 1, 2),
         // A deeper window than there are chunks: only the chunks used get a buffer.
         ("deep", 7, 3 * 65_536 + 5, 50_000, 65_536, 64, 4),
         // One slice spanning many chunks, from an unaligned start.
-        ("huge", 100, (8 << 20) + 5, usize::MAX, 65_536, 4, 4),
+        ("huge", 100, (8 << 20) + 5, usize::MAX, 65_536, 4, 5),
         // Byte by byte; a chunk size that is not a multiple of the alignment is rounded up.
-        ("tiny", 0, 3 * 4096 + 7, 1, 1000, 2, 2),
+        ("tiny", 0, 3 * 4096 + 7, 1, 1000, 2, 3),
         // Exactly full chunks: nothing is left for finish.
-        ("exact", 0, 16 * 8192, 8192, 8192, 3, 3),
+        ("exact", 0, 16 * 8192, 8192, 8192, 3, 4),
         ("empty", 4096, 0, 1, 4096, 4, 0),
     ] {
         let path = dir.path().join(name);
@@ -258,23 +259,26 @@ fn dropping_a_writer_waits_for_writes_in_flight() {
         path: PathBuf::from("pipe:cat"),
         pool: Arc::clone(&io.pool),
     });
-    let chunk_bytes = 256 * 1024;
-    let depth = 8;
+    let chunk_bytes = 1 << 20;
+    let depth = 4;
     let mut writer = UringChunkWriter::new(pipe, 0, behind(chunk_bytes, depth, false)).unwrap();
     // Chunk k is all byte k + 1: bytes from anywhere else (a freed buffer) would show.
     for k in 0..depth {
         writer.write(&vec![k as u8 + 1; chunk_bytes]).unwrap();
     }
-    // 2 MiB cannot fit the two pipes and cat's buffer while nobody reads: the kernel holds
-    // some of the writes.
-    assert!(writer.in_flight() > 0);
+    // The next chunk fills its own buffer while the window is full.
+    writer.write(&[depth as u8 + 1; 1000]).unwrap();
+    // No 1 MiB write can complete while nobody reads: the two pipes and cat's buffer hold
+    // 256 KiB. So the kernel holds all `depth` writes, and no more.
+    assert_eq!(writer.in_flight(), depth);
     go.send(()).unwrap();
     drop(writer);
     let got = reader.join().unwrap().unwrap();
     assert!(cat.wait().unwrap().success());
     // Every write was issued and, waited for, wrote something: a write abandoned with the
     // ring would have been cancelled, delivering nothing. Short writes are not continued by
-    // drop, so a chunk may arrive in part, but only its own bytes and none twice.
+    // drop, so a chunk may arrive in part, but only its own bytes and none twice; the chunk
+    // still being filled is never written.
     let mut counts = [0usize; 256];
     for &b in &got {
         counts[b as usize] += 1;
