@@ -3,8 +3,9 @@
 //! Storage code is written against [`Io`] and [`IoFile`] (trait objects, so the backend is
 //! chosen at run time) and never against `std::fs` directly:
 //! - [`std_backend::StdIo`]: `pread`/`pwrite`/`fdatasync`, available everywhere;
-//! - [`uring::UringIo`]: io_uring, with a write and its `fdatasync` linked into one submission
-//!   and read-ahead for sequential reads (where the kernel allows it);
+//! - [`uring::UringIo`]: io_uring, with a write and its `fdatasync` linked into one submission,
+//!   read-ahead for sequential reads and write-behind for sequential writes (where the kernel
+//!   allows it);
 //! - [`sim::SimIo`]: a simulated disk for tests that keeps written bytes apart from durable bytes
 //!   and can crash, tear writes and flip bits, seeded and replayable.
 //!

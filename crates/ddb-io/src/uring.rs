@@ -7,11 +7,16 @@
 //! - [`IoFile::write_all_at_durable`] is one submission: a write linked to an `fdatasync`.
 //! - [`Io::read_sequential`] returns a reader with its own ring that keeps `depth` reads in
 //!   flight (the `reader` module).
+//! - [`Io::write_sequential`] returns a writer with its own ring that keeps `depth` chunk writes
+//!   in flight behind the producer (the `writer` module).
 
 mod reader;
 mod ring;
 #[cfg(test)]
 mod tests;
+mod writer;
+#[cfg(test)]
+mod writer_tests;
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -24,9 +29,13 @@ use std::sync::Arc;
 use io_uring::{IoUring, Probe, opcode};
 
 use crate::std_backend::{StdIo, open_std};
-use crate::{ChunkReader, Io, IoFile, OpenOptions, ReadAhead, SyncChunkReader, error_at};
+use crate::{
+    ChunkReader, ChunkWriter, Io, IoFile, OpenOptions, ReadAhead, SyncChunkReader, SyncChunkWriter,
+    WriteBehind, error_at,
+};
 use reader::UringChunkReader;
 use ring::{Op, RingPool};
+use writer::UringChunkWriter;
 
 /// The io_uring backend.
 #[derive(Debug, Clone)]
@@ -290,5 +299,18 @@ impl Io for UringIo {
             )?));
         }
         Ok(Box::new(UringChunkReader::new(file, range, read_ahead)?))
+    }
+
+    fn write_sequential(
+        &self,
+        file: Arc<dyn IoFile>,
+        start: u64,
+        write_behind: WriteBehind,
+    ) -> io::Result<Box<dyn ChunkWriter>> {
+        if file.fd().is_none() {
+            // Not a kernel file (the simulated disk): nothing for a ring to write to.
+            return Ok(Box::new(SyncChunkWriter::new(file, start, write_behind)?));
+        }
+        Ok(Box::new(UringChunkWriter::new(file, start, write_behind)?))
     }
 }

@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use io_uring::{IoUring, opcode, types};
 
-use super::ring::rw_len;
+use super::ring::{IoUringDebug, rw_len};
 use crate::{ALIGNMENT, AlignedBuf, ChunkReader, IoFile, ReadAhead, error_at};
 
 /// Reads in flight at most, whatever the caller asks: more buys nothing on one file.
@@ -90,15 +90,6 @@ pub(super) struct UringChunkReader {
     state: State,
     /// Completions reaped from the ring, reused to avoid an allocation per wait.
     reaped: Vec<(u64, i32)>,
-}
-
-/// `IoUring` does not implement `Debug`.
-struct IoUringDebug(IoUring);
-
-impl std::fmt::Debug for IoUringDebug {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("IoUring")
-    }
 }
 
 impl UringChunkReader {

@@ -80,6 +80,15 @@ impl Op<'_> {
     }
 }
 
+/// A ring of a sequential reader or writer: `IoUring` does not implement `Debug`.
+pub(super) struct IoUringDebug(pub(super) IoUring);
+
+impl fmt::Debug for IoUringDebug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("IoUring")
+    }
+}
+
 /// A buffer length as the `u32` an SQE carries, capped at [`MAX_RW_BYTES`].
 pub(super) fn rw_len(len: usize) -> u32 {
     u32::try_from(len.min(MAX_RW_BYTES)).unwrap_or(u32::MAX)
