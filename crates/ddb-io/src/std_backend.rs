@@ -39,8 +39,8 @@ pub(crate) fn open_std(path: &Path, options: OpenOptions) -> io::Result<File> {
 /// A file of the std backend.
 #[derive(Debug)]
 pub struct StdFile {
-    file: File,
-    path: PathBuf,
+    pub(crate) file: File,
+    pub(crate) path: PathBuf,
 }
 
 impl IoFile for StdFile {

@@ -19,16 +19,15 @@ mod writer;
 mod writer_tests;
 
 use std::ffi::OsString;
-use std::fs::File;
 use std::io;
 use std::ops::Range;
 use std::os::fd::{AsFd, BorrowedFd};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use io_uring::{IoUring, Probe, opcode};
 
-use crate::std_backend::{StdIo, open_std};
+use crate::std_backend::{StdFile, StdIo, open_std};
 use crate::{
     ChunkReader, ChunkWriter, Io, IoFile, OpenOptions, ReadAhead, SyncChunkReader, SyncChunkWriter,
     WriteBehind, error_at,
@@ -84,8 +83,8 @@ impl UringIo {
 /// A file of the io_uring backend.
 #[derive(Debug)]
 pub struct UringFile {
-    file: File,
-    path: PathBuf,
+    /// The descriptor and path; metadata calls (`len`, `set_len`) go through it unchanged.
+    std: StdFile,
     pool: Arc<RingPool>,
 }
 
@@ -108,13 +107,13 @@ impl UringFile {
                 .pool
                 .run(
                     [Op::Fsync {
-                        fd: self.file.as_fd(),
+                        fd: self.std.file.as_fd(),
                         datasync,
                     }],
                     false,
                 )
-                .map_err(|e| error_at(op, &self.path, e))?;
-            match completed(op, &self.path, result) {
+                .map_err(|e| error_at(op, &self.std.path, e))?;
+            match completed(op, &self.std.path, result) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 other => return other.map(drop),
             }
@@ -170,25 +169,25 @@ fn write_durable_loop(
 
 impl IoFile for UringFile {
     fn path(&self) -> &Path {
-        &self.path
+        &self.std.path
     }
 
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-        let fd = self.file.as_fd();
+        let fd = self.std.file.as_fd();
         let [result] = self
             .pool
             .run([Op::Read { fd, buf, offset }], false)
-            .map_err(|e| error_at("read", &self.path, e))?;
-        completed("read", &self.path, result)
+            .map_err(|e| error_at("read", &self.std.path, e))?;
+        completed("read", &self.std.path, result)
     }
 
     fn write_at(&self, buf: &[u8], offset: u64) -> io::Result<usize> {
-        let fd = self.file.as_fd();
+        let fd = self.std.file.as_fd();
         let [result] = self
             .pool
             .run([Op::Write { fd, buf, offset }], false)
-            .map_err(|e| error_at("write", &self.path, e))?;
-        completed("write", &self.path, result)
+            .map_err(|e| error_at("write", &self.std.path, e))?;
+        completed("write", &self.std.path, result)
     }
 
     fn sync_data(&self) -> io::Result<()> {
@@ -200,28 +199,23 @@ impl IoFile for UringFile {
     }
 
     fn len(&self) -> io::Result<u64> {
-        self.file
-            .metadata()
-            .map(|m| m.len())
-            .map_err(|e| error_at("stat", &self.path, e))
+        self.std.len()
     }
 
     fn set_len(&self, len: u64) -> io::Result<()> {
-        self.file
-            .set_len(len)
-            .map_err(|e| error_at("truncate", &self.path, e))
+        self.std.set_len(len)
     }
 
     fn fd(&self) -> Option<BorrowedFd<'_>> {
-        Some(self.file.as_fd())
+        Some(self.std.file.as_fd())
     }
 
     /// One submission per attempt: the write linked (`IO_LINK`) to an `fdatasync`, so the
     /// durable write costs one `io_uring_enter` instead of a `pwrite` and an `fdatasync`.
     fn write_all_at_durable(&self, buf: &[u8], offset: u64) -> io::Result<()> {
-        let fd = self.file.as_fd();
+        let fd = self.std.file.as_fd();
         write_durable_loop(
-            &self.path,
+            &self.std.path,
             buf,
             offset,
             |rest, at| {
@@ -237,7 +231,7 @@ impl IoFile for UringFile {
                         ],
                         true,
                     )
-                    .map_err(|e| error_at("write+fdatasync", &self.path, e))
+                    .map_err(|e| error_at("write+fdatasync", &self.std.path, e))
             },
             || self.sync_data(),
         )
@@ -252,8 +246,10 @@ impl Io for UringIo {
     fn open(&self, path: &Path, options: OpenOptions) -> io::Result<Arc<dyn IoFile>> {
         let file = open_std(path, options)?;
         Ok(Arc::new(UringFile {
-            file,
-            path: path.to_owned(),
+            std: StdFile {
+                file,
+                path: path.to_owned(),
+            },
             pool: Arc::clone(&self.pool),
         }))
     }

@@ -193,8 +193,10 @@ fn sequential_reader_resubmits_short_reads() {
         std::thread::spawn(move || stdin.write_all(&data))
     };
     let pipe: Arc<dyn IoFile> = Arc::new(UringFile {
-        file: stdout,
-        path: PathBuf::from("pipe:cat"),
+        std: crate::std_backend::StdFile {
+            file: stdout,
+            path: PathBuf::from("pipe:cat"),
+        },
         pool: Arc::clone(&io.pool),
     });
     let chunk_bytes = 256 * 1024;

@@ -156,8 +156,10 @@ fn short_writes_are_resubmitted() {
         stdout.read_to_end(&mut got).map(|_| got)
     });
     let pipe: Arc<dyn IoFile> = Arc::new(UringFile {
-        file: stdin,
-        path: PathBuf::from("pipe:cat"),
+        std: crate::std_backend::StdFile {
+            file: stdin,
+            path: PathBuf::from("pipe:cat"),
+        },
         pool: Arc::clone(&io.pool),
     });
     // One write in flight at a time: writes to a pipe land in completion order.
@@ -255,8 +257,10 @@ fn dropping_a_writer_waits_for_writes_in_flight() {
         stdout.read_to_end(&mut got).map(|_| got)
     });
     let pipe: Arc<dyn IoFile> = Arc::new(UringFile {
-        file: stdin,
-        path: PathBuf::from("pipe:cat"),
+        std: crate::std_backend::StdFile {
+            file: stdin,
+            path: PathBuf::from("pipe:cat"),
+        },
         pool: Arc::clone(&io.pool),
     });
     let chunk_bytes = 1 << 20;
