@@ -263,3 +263,38 @@ fn wait<const N: usize>(
         }
     }
 }
+
+/// How many times waiting for a sequential ring's operations may fail outright before giving
+/// up on them: the caller then leaks their buffers rather than free memory the kernel may
+/// still use.
+const DRAIN_FAILURES_MAX: u32 = 1000;
+
+/// Waits until none of the `in_flight` operations of a sequential reader's or writer's ring is
+/// held by the kernel. Returns `false` if it had to give up (the caller must then leak the
+/// operations' buffers); operations still queued in user space never reach the kernel once
+/// the ring is dropped, so only those the kernel took are waited for.
+pub(super) fn drain(ring: &mut IoUring, in_flight: &mut usize) -> bool {
+    let mut failures = 0u32;
+    while *in_flight > 0 {
+        let reaped = ring.completion().count();
+        *in_flight = in_flight.saturating_sub(reaped);
+        if *in_flight == 0 {
+            break;
+        }
+        match ring.submit_and_wait(1) {
+            Ok(_) => failures = 0,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => {
+                if ring.submission().len() >= *in_flight {
+                    return true;
+                }
+                failures += 1;
+                if failures >= DRAIN_FAILURES_MAX {
+                    return false;
+                }
+                std::thread::yield_now();
+            }
+        }
+    }
+    true
+}

@@ -29,10 +29,6 @@ use crate::{ALIGNMENT, AlignedBuf, ChunkWriter, IoFile, WriteBehind, error_at};
 /// Writes in flight at most, whatever the caller asks: more buys nothing on one file.
 const DEPTH_MAX: usize = 256;
 
-/// How many times waiting for in-flight writes may fail outright in `drop` before the buffers
-/// are leaked rather than freed under the kernel.
-const DRAIN_FAILURES_MAX: u32 = 1000;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Status {
     /// The kernel does not hold the buffer.
@@ -446,30 +442,8 @@ impl Drop for UringChunkWriter {
     /// Waits for every write still in flight: their buffers are freed right after. Short
     /// writes are not continued: nobody will learn whether the bytes landed.
     fn drop(&mut self) {
-        let mut failures = 0u32;
-        while self.in_flight > 0 {
-            let reaped = self.ring.0.completion().count();
-            self.in_flight = self.in_flight.saturating_sub(reaped);
-            if self.in_flight == 0 {
-                break;
-            }
-            match self.ring.0.submit_and_wait(1) {
-                Ok(_) => failures = 0,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => {
-                    // Writes still queued in user space never reach the kernel once the ring
-                    // is dropped; only those the kernel took must be waited for.
-                    if self.ring.0.submission().len() >= self.in_flight {
-                        return;
-                    }
-                    failures += 1;
-                    if failures >= DRAIN_FAILURES_MAX {
-                        std::mem::forget(std::mem::take(&mut self.slots));
-                        return;
-                    }
-                    std::thread::yield_now();
-                }
-            }
+        if !super::ring::drain(&mut self.ring.0, &mut self.in_flight) {
+            std::mem::forget(std::mem::take(&mut self.slots));
         }
     }
 }
