@@ -12,6 +12,7 @@ use ddb_log::segment::{SegmentEnd, scan_segment};
 use ddb_log::verify::{Finding, LogReport, SegmentReport, Severity, verify_log, verify_segment};
 use serde_json::{Value, json};
 
+use crate::snapshot_files::{self, MANIFEST_PREFIX, SnapshotKind};
 use crate::time::iso8601_ms;
 
 /// Exit status of the format tools: sound, damaged, or the tool could not do its job.
@@ -26,12 +27,16 @@ pub enum Outcome {
 pub enum Kind {
     LogSegment(PathBuf),
     LogDirectory(PathBuf),
+    Snapshot(SnapshotKind),
 }
 
 /// Detects the kind of `path` from its magic bytes or, for a directory, its entries.
 pub fn detect(io: &dyn Io, path: &Path) -> Result<Kind, String> {
     if path.is_dir() {
         let names = io.read_dir(path).map_err(|e| e.to_string())?;
+        if names.iter().any(|n| n == ddb_snapshot::MANIFEST_FILE_NAME) {
+            return Ok(Kind::Snapshot(SnapshotKind::Directory(path.to_owned())));
+        }
         if names.iter().any(|n| {
             n.to_str()
                 .is_some_and(|n| ddb_log::format::parse_segment_file_name(n).is_some())
@@ -39,36 +44,50 @@ pub fn detect(io: &dyn Io, path: &Path) -> Result<Kind, String> {
             return Ok(Kind::LogDirectory(path.to_owned()));
         }
         return Err(format!(
-            "{}: not a log directory (no segment files) or other known directory",
-            path.display()
+            "{}: not a log directory (no segment files) nor a snapshot directory (no {})",
+            path.display(),
+            ddb_snapshot::MANIFEST_FILE_NAME
         ));
     }
     let file = io
         .open(path, OpenOptions::read_only())
         .map_err(|e| e.to_string())?;
-    let mut magic = [0u8; 8];
+    let mut magic = [0u8; 32];
     let read = file.read_at(&mut magic, 0).map_err(|e| e.to_string())?;
-    if read == 8 && magic == SEGMENT_MAGIC {
+    let first = magic.get(..read).unwrap_or_default();
+    if first.starts_with(&SEGMENT_MAGIC) {
         return Ok(Kind::LogSegment(path.to_owned()));
+    }
+    if first.starts_with(&ddb_snapshot::format::FILE_MAGIC) {
+        return Ok(Kind::Snapshot(SnapshotKind::File(path.to_owned())));
+    }
+    if first.starts_with(MANIFEST_PREFIX)
+        || path
+            .file_name()
+            .is_some_and(|n| n == ddb_snapshot::MANIFEST_FILE_NAME)
+    {
+        return Ok(Kind::Snapshot(SnapshotKind::Manifest(path.to_owned())));
     }
     Err(format!(
         "{}: unknown file kind: its first bytes {:02x?} match no format of this toolkit",
         path.display(),
-        magic.get(..read).unwrap_or_default()
+        magic.get(..read.min(8)).unwrap_or_default()
     ))
 }
 
 /// `ddbfmt verify PATH [--deep] [--json]`.
 pub fn verify(
-    io: &dyn Io,
+    io: &Arc<dyn Io>,
     path: &Path,
     deep: bool,
     as_json: bool,
     out: &mut dyn Write,
 ) -> Result<Outcome, String> {
-    let findings = match detect(io, path)? {
+    let findings = match detect(io.as_ref(), path)? {
+        Kind::Snapshot(kind) => return snapshot_files::verify(io, &kind, deep, as_json, out),
         Kind::LogSegment(path) => {
-            let report = verify_segment(io, &path, deep, true).map_err(|e| e.to_string())?;
+            let report =
+                verify_segment(io.as_ref(), &path, deep, true).map_err(|e| e.to_string())?;
             write_verify(
                 out,
                 as_json,
@@ -79,7 +98,8 @@ pub fn verify(
             report.findings
         }
         Kind::LogDirectory(dir) => {
-            let report: LogReport = verify_log(io, &dir, deep).map_err(|e| e.to_string())?;
+            let report: LogReport =
+                verify_log(io.as_ref(), &dir, deep).map_err(|e| e.to_string())?;
             write_verify(out, as_json, &report.segments, &report.findings, &dir)?;
             report.findings
         }
@@ -156,21 +176,23 @@ fn finding_json(finding: &Finding) -> Value {
 }
 
 /// `ddbfmt inspect PATH [--json]`: header, counts, LSN and time ranges, sizes, how each segment
-/// ends.
+/// ends (snapshots: header, rows, blocks, key range, sizes and codecs per column, manifest).
 pub fn inspect(
-    io: &dyn Io,
+    io: &Arc<dyn Io>,
     path: &Path,
     as_json: bool,
     out: &mut dyn Write,
 ) -> Result<Outcome, String> {
-    let (reports, findings) = match detect(io, path)? {
+    let (reports, findings) = match detect(io.as_ref(), path)? {
+        Kind::Snapshot(kind) => return snapshot_files::inspect(io, &kind, as_json, out),
         Kind::LogSegment(path) => {
-            let report = verify_segment(io, &path, false, true).map_err(|e| e.to_string())?;
+            let report =
+                verify_segment(io.as_ref(), &path, false, true).map_err(|e| e.to_string())?;
             let findings = report.findings.clone();
             (vec![report], findings)
         }
         Kind::LogDirectory(dir) => {
-            let report = verify_log(io, &dir, false).map_err(|e| e.to_string())?;
+            let report = verify_log(io.as_ref(), &dir, false).map_err(|e| e.to_string())?;
             (report.segments, report.findings)
         }
     };
@@ -296,6 +318,7 @@ pub fn dump(
     err: &mut dyn Write,
 ) -> Result<Outcome, String> {
     let segments: Vec<(u64, PathBuf)> = match detect(io.as_ref(), path)? {
+        Kind::Snapshot(kind) => return snapshot_files::dump(io, &kind, out, err),
         Kind::LogSegment(path) => {
             let first = path
                 .file_name()
@@ -399,6 +422,6 @@ fn write_frame_records(out: &mut dyn Write, frame: &Frame) -> std::io::Result<()
     Ok(())
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -6,6 +6,7 @@
 
 mod demo;
 mod files;
+mod snapshot_files;
 mod time;
 
 use std::ffi::OsString;
@@ -45,7 +46,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Describe a file or directory the toolkit wrote (kind detected from its magic).
     Inspect(PathArgs),
-    /// Print every record of a log segment or log directory as JSON lines.
+    /// Print every record of a log segment or log directory, or every row of a snapshot file,
+    /// manifest or directory, as JSON lines.
     Dump(DumpArgs),
     /// Check every byte of a file or directory; exit 0 if sound, 1 if damaged.
     Verify(VerifyArgs),
@@ -67,7 +69,8 @@ struct DumpArgs {
 #[derive(Debug, clap::Args)]
 struct VerifyArgs {
     path: std::path::PathBuf,
-    /// Also decode every key and item and check their canonical forms.
+    /// Also decode every key and item and check their canonical forms (snapshots: decompress
+    /// every block, check key order and every chunk checksum).
     #[arg(long)]
     deep: bool,
     /// Machine-readable output.
@@ -107,8 +110,8 @@ pub fn run(
             }
         },
         Command::Inspect(args) => {
-            let result = io_for_tools()
-                .and_then(|io| files::inspect(io.as_ref(), &args.path, args.json, stdout));
+            let result =
+                io_for_tools().and_then(|io| files::inspect(&io, &args.path, args.json, stdout));
             tool_exit(result, stderr)
         }
         Command::Dump(args) => {
@@ -116,9 +119,8 @@ pub fn run(
             tool_exit(result, stderr)
         }
         Command::Verify(args) => {
-            let result = io_for_tools().and_then(|io| {
-                files::verify(io.as_ref(), &args.path, args.deep, args.json, stdout)
-            });
+            let result = io_for_tools()
+                .and_then(|io| files::verify(&io, &args.path, args.deep, args.json, stdout));
             tool_exit(result, stderr)
         }
     }
