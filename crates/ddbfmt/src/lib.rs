@@ -49,7 +49,8 @@ enum Command {
     /// Print every record of a log segment or log directory, or every row of a snapshot file,
     /// manifest or directory, as JSON lines.
     Dump(DumpArgs),
-    /// Check every byte of a file or directory; exit 0 if sound, 1 if damaged.
+    /// Check every byte of a file or directory; exit 0 if sound, 1 if damaged, 2 if unusable.
+    /// A lone snapshot file (no manifest, so no whole-file hash) needs `--deep` for its blocks.
     Verify(VerifyArgs),
 }
 
