@@ -2,6 +2,10 @@
 //! (overwrites, inserts, deletes), merged at the log's end into counting sinks on 1 and 2
 //! partitions; rows/s of output. N = 1,000,000 under `cargo bench`, tiny under `cargo test`.
 //! Spill runs go to `$DDB_BENCH_DIR` or a tempdir (budget 64 MiB, so the full run spills).
+//!
+//! Checkpoint: a real snapshot directory of N rows (written once) plus a 0.2 N log, merged into
+//! a new snapshot directory (`ddb_merge::checkpoint`) on 1 and 2 partitions; rows/s of output.
+//! Peak RSS at N and 10 N: `cargo run --release -p ddb-bench --example checkpoint_rss`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -11,13 +15,17 @@
 )]
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use ddb_bench::checkpoint::{TABLE_ID, attributes, log_end, log_records, write_snapshot};
 use ddb_io::{BackendChoice, Io, select_backend};
 use ddb_log::{LogError, Record, RecordType};
 use ddb_merge::{
-    MergeOptions, Result as MergeResult, Row, RowSink, SinkFactory, SinkOutput, VecSnapshot, merge,
+    CheckpointOptions, MergeOptions, Result as MergeResult, Row, RowSink, SinkFactory, SinkOutput,
+    VecSnapshot, checkpoint, merge,
 };
+use ddb_snapshot::WriterOptions;
 
 const ITEM_BYTES: usize = 400;
 
@@ -143,5 +151,59 @@ fn bench_merge(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_merge);
+fn bench_checkpoint(c: &mut Criterion) {
+    let rows = if ddb_bench::measuring() {
+        1_000_000
+    } else {
+        2_000
+    };
+    let io: Arc<dyn Io> = select_backend(BackendChoice::Std).unwrap();
+    let dir = ddb_bench::bench_dir().unwrap();
+    let old = dir.path().join("old");
+    write_snapshot(&io, &old, rows).unwrap();
+    let records: Vec<Record> = log_records(rows).collect();
+    let mut group = c.benchmark_group("checkpoint");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(rows));
+    let mut run = 0u64;
+    for partitions in [1, 2] {
+        let options = CheckpointOptions {
+            merge: MergeOptions {
+                partitions,
+                memory_budget_bytes: if ddb_bench::measuring() {
+                    64 << 20
+                } else {
+                    64 << 10
+                },
+                spill_dir: dir.path().join("spill"),
+            },
+            writer: WriterOptions::new(TABLE_ID, 0, attributes()),
+        };
+        group.bench_with_input(
+            BenchmarkId::new("snapshot_dir+20%log", partitions),
+            &options,
+            |b, options| {
+                b.iter_custom(|iters| {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        run += 1;
+                        let new = dir.path().join(format!("new-{run}"));
+                        let log = records.iter().cloned().map(Ok::<_, LogError>);
+                        let started = Instant::now();
+                        let done =
+                            checkpoint(io.clone(), Some(&old), log, log_end(rows), &new, options)
+                                .unwrap();
+                        total += started.elapsed();
+                        assert!(done.fingerprint.items > rows * 9 / 10);
+                        std::fs::remove_dir_all(&new).unwrap();
+                    }
+                    total
+                });
+            },
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_merge, bench_checkpoint);
 criterion_main!(benches);

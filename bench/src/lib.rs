@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+pub mod checkpoint;
+
 use serde_json::Value;
 
 /// Where the shared data sets live: `$DDB_SHARED_DATA`, else `../shared/data` beside the

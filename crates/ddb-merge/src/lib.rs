@@ -7,7 +7,8 @@
 //! - [`ingest`]: the log pass, bounded by a memory budget, spilling sorted runs;
 //! - [`spill`]: the checksummed spill run format;
 //! - [`merge()`]: partitioning and the per-partition k-way merge;
-//! - [`fingerprint`]: the order-independent logical fingerprint of the output.
+//! - [`fingerprint`]: the order-independent logical fingerprint of the output;
+//! - [`snapshot_io`]: snapshot directories as input and output, and [`checkpoint()`].
 //!
 //! Architecture invariants: all file access goes through `ddb_io::Io`; rows the log does not
 //! touch pass from snapshot to sink as the same bytes, never decoded; memory holds at most the
@@ -19,6 +20,7 @@ pub mod fingerprint;
 pub mod ingest;
 pub mod io_types;
 pub mod merge;
+pub mod snapshot_io;
 pub mod spill;
 
 pub use error::{BoxError, MergeError, Result};
@@ -27,3 +29,7 @@ pub use io_types::{
     Row, RowSink, SinkFactory, SinkOutput, SnapshotInput, VecSink, VecSinkFactory, VecSnapshot,
 };
 pub use merge::{MergeOptions, MergeResult, PartitionBounds, PartitionResult, merge};
+pub use snapshot_io::{
+    Checkpoint, CheckpointOptions, CheckpointSinks, SnapshotDirInput, checkpoint,
+    remove_unreferenced,
+};
