@@ -18,7 +18,7 @@ use crate::format::{
     Trailer, align_up, check_zero,
 };
 use crate::row::{Columns, Row};
-use crate::scan::Scan;
+use crate::scan::{Filter, Scan};
 
 /// An open, checked snapshot file.
 #[derive(Debug)]
@@ -314,5 +314,37 @@ impl SnapshotFile {
     /// padding between them; a projection reads only the selected chunks of each block.
     pub fn scan(&self, range: (Bound<&[u8]>, Bound<&[u8]>), columns: Columns) -> Scan<'_> {
         Scan::new(self, range, columns)
+    }
+
+    /// Rows whose keys lie in `range` and whose typed attribute `attribute_index` (in the
+    /// file's attribute list) is present with an encoded value within `lower`..`upper` (by
+    /// `memcmp`), in key order. Blocks whose zone map for the attribute excludes the bounds
+    /// are not read ([`Scan::blocks_read`]); the others are read with the typed columns (and
+    /// the item if `columns` asks for it) as projections. Returned rows carry typed values
+    /// only if `columns` asks for them.
+    pub fn scan_where<'a>(
+        &'a self,
+        range: (Bound<&[u8]>, Bound<&[u8]>),
+        columns: Columns,
+        attribute_index: usize,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+    ) -> Result<Scan<'a>> {
+        if attribute_index >= self.footer.attributes.len() {
+            return Err(SnapshotError::InvalidInput(format!(
+                "attribute {attribute_index} of {}",
+                self.footer.attributes.len()
+            )));
+        }
+        let owned = |b: Bound<&[u8]>| match b {
+            Bound::Included(v) => Bound::Included(v.to_vec()),
+            Bound::Excluded(v) => Bound::Excluded(v.to_vec()),
+            Bound::Unbounded => Bound::Unbounded,
+        };
+        Ok(Scan::new(self, range, columns).with_filter(Filter {
+            attribute: attribute_index,
+            lower: owned(lower),
+            upper: owned(upper),
+        }))
     }
 }

@@ -8,6 +8,7 @@ use ddb_io::{ChunkReader, ReadAhead, error_at};
 
 use crate::block::decode_block;
 use crate::error::{Result, SnapshotError};
+use crate::footer::BlockMeta;
 use crate::format::{align_up, check_zero};
 use crate::reader::{SnapshotFile, corrupt_at, decode_runs, selected_ranges, selected_runs};
 use crate::row::{Columns, Row};
@@ -29,7 +30,60 @@ pub struct Scan<'a> {
     pending_at: u64,
     /// Projected scans: the aligned ranges of the selected chunks of the blocks to read.
     projected: Option<Projected>,
+    /// `scan_where`: the predicate on one typed attribute.
+    filter: Option<Filter>,
+    blocks_read: u64,
     done: bool,
+}
+
+/// A predicate on typed attribute `attribute`: its value is present and within the bounds
+/// (by `memcmp` of the encoded values).
+#[derive(Debug, Clone)]
+pub(crate) struct Filter {
+    pub(crate) attribute: usize,
+    pub(crate) lower: Bound<Vec<u8>>,
+    pub(crate) upper: Bound<Vec<u8>>,
+}
+
+impl Filter {
+    fn contains(&self, value: &[u8]) -> bool {
+        let above = match &self.lower {
+            Bound::Included(l) => value >= l.as_slice(),
+            Bound::Excluded(l) => value > l.as_slice(),
+            Bound::Unbounded => true,
+        };
+        let below = match &self.upper {
+            Bound::Included(u) => value <= u.as_slice(),
+            Bound::Excluded(u) => value < u.as_slice(),
+            Bound::Unbounded => true,
+        };
+        above && below
+    }
+
+    /// Whether the block's zone map allows a matching row.
+    fn may_match(&self, meta: &BlockMeta) -> bool {
+        let Some(Some((min, max))) = meta.zones.get(self.attribute) else {
+            return false;
+        };
+        let max_above = match &self.lower {
+            Bound::Included(l) => max >= l,
+            Bound::Excluded(l) => max > l,
+            Bound::Unbounded => true,
+        };
+        let min_below = match &self.upper {
+            Bound::Included(u) => min <= u,
+            Bound::Excluded(u) => min < u,
+            Bound::Unbounded => true,
+        };
+        max_above && min_below
+    }
+
+    fn matches(&self, row: &Row) -> bool {
+        row.attrs
+            .get(self.attribute)
+            .and_then(Option::as_deref)
+            .is_some_and(|v| self.contains(v))
+    }
 }
 
 /// Sequential readers kept open ahead of the consumer: at most this many ranges at once.
@@ -133,7 +187,27 @@ impl<'a> Scan<'a> {
             pending: Vec::new(),
             pending_at: 0,
             projected: None,
+            filter: None,
+            blocks_read: 0,
             done: false,
+        }
+    }
+
+    pub(crate) fn with_filter(mut self, filter: Filter) -> Self {
+        self.filter = Some(filter);
+        self
+    }
+
+    /// Blocks read so far (blocks a predicate's zone maps exclude are not read).
+    pub fn blocks_read(&self) -> u64 {
+        self.blocks_read
+    }
+
+    /// The columns read from disk: a predicate needs the typed columns.
+    fn read_columns(&self) -> Columns {
+        Columns {
+            attrs: self.columns.attrs || self.filter.is_some(),
+            ..self.columns
         }
     }
 
@@ -216,12 +290,14 @@ impl<'a> Scan<'a> {
         let meta = blocks
             .get(index)
             .ok_or_else(|| SnapshotError::InvalidInput(format!("block {index}")))?;
-        let columns = self.columns;
+        let columns = self.read_columns();
+        let filter = self.filter.as_ref();
         let projected = self.projected.get_or_insert_with(|| Projected {
             pending: blocks
                 .get(index..self.end_block)
                 .unwrap_or_default()
                 .iter()
+                .filter(|b| filter.is_none_or(|f| f.may_match(b)))
                 .flat_map(|b| selected_ranges(b, columns))
                 .collect(),
             open: VecDeque::new(),
@@ -251,12 +327,30 @@ impl<'a> Scan<'a> {
         while self.rows.is_empty() && self.next_block < self.end_block {
             let index = self.next_block;
             self.next_block += 1;
-            let rows = if self.columns == Columns::ALL {
+            if let Some(filter) = &self.filter {
+                let meta = self.file.blocks().get(index);
+                if !meta.is_some_and(|m| filter.may_match(m)) {
+                    continue;
+                }
+            }
+            self.blocks_read += 1;
+            let rows = if self.columns == Columns::ALL && self.filter.is_none() {
                 self.read_sequential(index)?
             } else {
                 self.read_projected(index)?
             };
-            let kept: Vec<Row> = rows.into_iter().filter(|r| self.in_range(&r.key)).collect();
+            let strip = !self.columns.attrs;
+            let kept = rows
+                .into_iter()
+                .filter(|r| self.in_range(&r.key))
+                .filter(|r| self.filter.as_ref().is_none_or(|f| f.matches(r)))
+                .map(|mut r| {
+                    if strip {
+                        r.attrs.clear();
+                    }
+                    r
+                })
+                .collect::<Vec<Row>>();
             self.rows.extend(kept);
         }
         Ok(())
