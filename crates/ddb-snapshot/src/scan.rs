@@ -198,6 +198,17 @@ impl<'a> Scan<'a> {
         self
     }
 
+    /// Starts (a scan not yet started) at block `index` instead.
+    pub(crate) fn starting_at_block(mut self, index: usize) -> Self {
+        self.next_block = index.min(self.end_block);
+        self
+    }
+
+    /// The block the scan reads next (after an error: the one after the damaged block).
+    pub(crate) fn next_block(&self) -> usize {
+        self.next_block
+    }
+
     /// Blocks read so far (blocks a predicate's zone maps exclude are not read).
     pub fn blocks_read(&self) -> u64 {
         self.blocks_read
