@@ -75,6 +75,51 @@ struct Wire {
     totals: Totals,
 }
 
+impl FileEntry {
+    fn wire(&self) -> WireEntry {
+        WireEntry {
+            name: self.name.clone(),
+            size_bytes: self.size_bytes,
+            row_count: self.row_count,
+            first_key: hex(&self.first_key),
+            last_key: hex(&self.last_key),
+            xxh3_128: self.xxh3_128.clone(),
+        }
+    }
+}
+
+/// Serialized as in the manifest: keys as lowercase hex.
+impl Serialize for FileEntry {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        self.wire().serialize(serializer)
+    }
+}
+
+impl SnapshotManifest {
+    fn wire(&self) -> Wire {
+        Wire {
+            format_version: self.format_version,
+            table_id: hex(&self.table_id),
+            lsn: self.lsn,
+            files: self.files.iter().map(FileEntry::wire).collect(),
+            totals: self.totals,
+        }
+    }
+}
+
+/// Serialized exactly as the manifest's JSON line (table id and keys as lowercase hex).
+impl Serialize for SnapshotManifest {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        self.wire().serialize(serializer)
+    }
+}
+
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -117,25 +162,7 @@ impl SnapshotManifest {
 
     /// The manifest's bytes: the JSON line, then the checksum line.
     pub fn encode(&self) -> Result<Vec<u8>> {
-        let wire = Wire {
-            format_version: self.format_version,
-            table_id: hex(&self.table_id),
-            lsn: self.lsn,
-            files: self
-                .files
-                .iter()
-                .map(|f| WireEntry {
-                    name: f.name.clone(),
-                    size_bytes: f.size_bytes,
-                    row_count: f.row_count,
-                    first_key: hex(&f.first_key),
-                    last_key: hex(&f.last_key),
-                    xxh3_128: f.xxh3_128.clone(),
-                })
-                .collect(),
-            totals: self.totals,
-        };
-        let mut out = serde_json::to_vec(&wire).map_err(io::Error::other)?;
+        let mut out = serde_json::to_vec(&self.wire()).map_err(io::Error::other)?;
         let checksum = xxh3_128(&out);
         out.extend_from_slice(format!("\n{CHECKSUM_PREFIX}{checksum:032x}\n").as_bytes());
         Ok(out)

@@ -23,10 +23,25 @@ impl SnapshotReader {
     /// Loads the manifest of `dir` and opens every file it names, checking each file's
     /// size, table, LSN, rows and key range against it (the whole-file hash is `verify`'s).
     pub fn open(io: Arc<dyn Io>, dir: &Path) -> Result<Self> {
+        Self::open_with(io, dir, false)
+    }
+
+    /// [`SnapshotReader::open`] with every file opened for direct I/O
+    /// ([`SnapshotFile::open_direct`]).
+    pub fn open_direct(io: Arc<dyn Io>, dir: &Path) -> Result<Self> {
+        Self::open_with(io, dir, true)
+    }
+
+    fn open_with(io: Arc<dyn Io>, dir: &Path, direct: bool) -> Result<Self> {
         let manifest = SnapshotManifest::load(&*io, dir)?;
         let mut files = Vec::with_capacity(manifest.files.len());
         for entry in &manifest.files {
-            let file = SnapshotFile::open(Arc::clone(&io), &dir.join(&entry.name))?;
+            let path = dir.join(&entry.name);
+            let file = if direct {
+                SnapshotFile::open_direct(Arc::clone(&io), &path)?
+            } else {
+                SnapshotFile::open(Arc::clone(&io), &path)?
+            };
             let (first, last) = file.key_range();
             if file.size_bytes() != entry.size_bytes
                 || file.row_count() != entry.row_count

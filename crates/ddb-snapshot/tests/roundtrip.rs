@@ -181,3 +181,24 @@ fn attrs_from_item_reads_typed_values() {
     ddb_model::KeyValue::B(&[0, 1]).encode(&mut gsi);
     assert_eq!(attrs, vec![Some(encode_s("x")), Some(gsi), None, None]);
 }
+
+#[test]
+fn manifest_and_entries_serialize_as_the_manifest_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let io: Arc<dyn Io> = Arc::new(ddb_io::StdIo::new());
+    let rows = rows_from((0..300u32).map(|i| (format!("s{i:04}"), i as u8)).collect());
+    let files = write_snapshot(&io, dir.path(), &rows, small_options());
+    let manifest = ddb_snapshot::SnapshotManifest::load(&*io, dir.path()).unwrap();
+    let encoded = manifest.encode().unwrap();
+    let line = encoded.split(|&b| b == b'\n').next().unwrap();
+    assert_eq!(serde_json::to_vec(&manifest).unwrap(), line);
+    let entry: serde_json::Value = serde_json::to_value(&files[0]).unwrap();
+    assert_eq!(entry["name"], files[0].name.as_str());
+    assert_eq!(entry["size_bytes"], files[0].size_bytes);
+    let hex: String = files[0]
+        .first_key
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(entry["first_key"], hex.as_str());
+}
