@@ -22,13 +22,20 @@ use std::sync::Arc;
 use common::*;
 use ddb_io::{Io, StdIo};
 use ddb_snapshot::format::{TRAILER_BYTES, Trailer};
-use ddb_snapshot::{Codec, Footer, SnapshotError, SnapshotFile, verify};
+use ddb_snapshot::{
+    Codec, Footer, SnapshotError, SnapshotFile, SnapshotManifest, file_name, verify,
+};
 use serde_json::{Value, json};
 
 /// Every file vector, by name: each is `NAME.snap` and `NAME.json`.
 const FILE_VECTORS: &[&str] = &[
+    "bad-absent-item",
+    "bad-absent-key",
     "bad-block-padding",
     "bad-chunk-checksum",
+    "bad-chunk-raw-size",
+    "bad-chunk-trailing-bytes",
+    "bad-footer-unknown-codec",
     "bad-footer-block-order",
     "bad-footer-checksum",
     "bad-header-checksum",
@@ -43,13 +50,25 @@ const FILE_VECTORS: &[&str] = &[
     "good-small",
 ];
 
-/// Every snapshot-directory vector: `NAME/vector.json`, `NAME/snapshot.manifest`, and its file.
-const DIR_VECTORS: &[&str] = &[
-    "manifest-bad-checksum",
-    "manifest-bad-file-hash",
-    "manifest-bad-totals",
-    "manifest-good",
+/// Every snapshot-directory vector: `NAME/vector.json`, `NAME/snapshot.manifest`, and its
+/// files `t-000000.snap`, ... (how many: the number here).
+const DIR_VECTORS: &[(&str, usize)] = &[
+    ("manifest-bad-checksum", 1),
+    ("manifest-bad-file-hash", 1),
+    ("manifest-bad-format-version", 1),
+    ("manifest-bad-lsn", 1),
+    ("manifest-bad-name-dotdot", 1),
+    ("manifest-bad-name-slash", 1),
+    ("manifest-bad-overlapping-keys", 2),
+    ("manifest-bad-totals", 1),
+    ("manifest-bad-unknown-field", 1),
+    ("manifest-bad-uppercase-hex", 1),
+    ("manifest-good", 1),
 ];
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
 
 fn vectors_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../formats/snapshot/vectors")
@@ -112,6 +131,45 @@ fn edit_footer(bytes: &[u8], edit: impl Fn(&mut Footer)) -> Vec<u8> {
     out
 }
 
+/// Applies `edit` to the stored bytes of chunk `column` of block `block` in place (same size)
+/// and records the new checksum in the footer, so only the rule the edit breaks is broken.
+fn edit_chunk(bytes: &[u8], block: usize, column: usize, edit: impl Fn(&mut [u8])) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.snap");
+    std::fs::write(&path, bytes).unwrap();
+    let meta = SnapshotFile::open(io(), &path).unwrap().blocks()[block].clone();
+    let range = meta.chunk_offset(column) as usize..meta.chunk_offset(column + 1) as usize;
+    let mut out = bytes.to_vec();
+    edit(&mut out[range.clone()]);
+    let checksum = xxhash_rust::xxh3::xxh3_64(&out[range]);
+    edit_footer(&out, |f| f.blocks[block].chunks[column].checksum = checksum)
+}
+
+/// Byte offsets of the length prefixes of a raw chunk's values (none absent).
+fn value_prefixes(raw: &[u8]) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut at = 0usize;
+    while at < raw.len() {
+        out.push(at);
+        at += 4 + u32::from_le_bytes(raw[at..at + 4].try_into().unwrap()) as usize;
+    }
+    assert_eq!(at, raw.len());
+    out
+}
+
+/// Rewrites the JSON line of `manifest` with `edit` and a matching checksum line.
+fn edit_manifest_line(manifest: &Path, edit: impl Fn(&str) -> String) {
+    let text = std::fs::read_to_string(manifest).unwrap();
+    let json_line = edit(text.lines().next().unwrap());
+    assert_ne!(
+        json_line,
+        text.lines().next().unwrap(),
+        "the edit changed nothing"
+    );
+    let sum = xxhash_rust::xxh3::xxh3_128(json_line.as_bytes());
+    std::fs::write(manifest, format!("{json_line}\nxxh3-128 {sum:032x}\n")).unwrap();
+}
+
 fn regenerate() {
     let dir = vectors_dir();
     let good = good_bytes(false);
@@ -132,6 +190,9 @@ fn regenerate() {
     version_2[8] = 2;
     let checksum = xxhash_rust::xxh3::xxh3_64(&version_2[..56]);
     version_2[56..64].copy_from_slice(&checksum.to_le_bytes());
+    // Raw edits are made in the uncompressed file, where stored bytes are the raw bytes.
+    let none = good_bytes(true);
+    let absent = |c: &mut [u8]| c[..4].copy_from_slice(&u32::MAX.to_le_bytes());
     let file_vectors: Vec<(&str, &str, Vec<u8>)> = vec![
         (
             "good-small",
@@ -209,11 +270,40 @@ fn regenerate() {
                 }
             }),
         ),
+        (
+            "bad-absent-key",
+            "uncompressed; block 1's first key marked absent (0xFFFFFFFF), chunk checksum valid; named at block 1's key chunk",
+            edit_chunk(&none, 1, 0, absent),
+        ),
+        (
+            "bad-absent-item",
+            "uncompressed; block 1's first item marked absent (0xFFFFFFFF), chunk checksum valid; named at block 1's item chunk",
+            edit_chunk(&none, 1, 3, absent),
+        ),
+        (
+            "bad-chunk-trailing-bytes",
+            "uncompressed; block 1's last item length lowered by 1 so a byte trails the values, chunk checksum valid; named at block 1's item chunk",
+            edit_chunk(&none, 1, 3, |c| {
+                let at = *value_prefixes(c).last().unwrap();
+                c[at] -= 1;
+            }),
+        ),
+        (
+            "bad-footer-unknown-codec",
+            "block 1's key chunk codec set to 3, footer checksums valid; named in the footer",
+            edit_footer(&good, |f| f.blocks[1].chunks[0].codec = 3),
+        ),
+        (
+            "bad-chunk-raw-size",
+            "block 1's LZ4 key chunk raw size raised by 1 in the footer, footer checksums valid; named at block 1's key chunk",
+            edit_footer(&good, |f| f.blocks[1].chunks[0].raw_bytes += 1),
+        ),
     ];
     for (name, description, bytes) in file_vectors {
         let path = dir.join(format!("{name}.snap"));
         std::fs::write(&path, &bytes).unwrap();
         let mut meta = outcome(&verify(io(), &path, true));
+        assert_eq!(meta["expect"] == "ok", name.starts_with("good-"), "{name}");
         meta["description"] = json!(description);
         std::fs::write(
             dir.join(format!("{name}.json")),
@@ -221,17 +311,24 @@ fn regenerate() {
         )
         .unwrap();
     }
-    for name in DIR_VECTORS {
+    for &(name, files) in DIR_VECTORS {
         let d = dir.join(name);
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
-        let rows = rows_from((0..5u8).map(|i| (format!("m{i}"), i)).collect());
         let mut options = small_options();
         options.file_bytes_target = 1 << 30;
-        write_snapshot(&io(), &d, &rows, options);
+        let rows = if files == 1 {
+            rows_from((0..5u8).map(|i| (format!("m{i}"), i)).collect())
+        } else {
+            // One row per block, one block per file.
+            options.block_bytes_target = 1;
+            options.file_bytes_target = 1;
+            rows_from((0..files as u8).map(|i| (format!("m{i}"), i)).collect())
+        };
+        assert_eq!(write_snapshot(&io(), &d, &rows, options).len(), files);
         let manifest = d.join("snapshot.manifest");
         let file = d.join("t-000000.snap");
-        let description = match *name {
+        let description = match name {
             "manifest-good" => "one file of 5 rows and its manifest",
             "manifest-bad-checksum" => {
                 let mut m = std::fs::read(&manifest).unwrap();
@@ -246,19 +343,57 @@ fn regenerate() {
                 std::fs::write(&file, f).unwrap();
                 "a header padding byte of the listed file set; the whole-file hash differs; named at 0 of the file"
             }
-            _ => {
-                let text = std::fs::read_to_string(&manifest).unwrap();
-                let json_line = text
-                    .lines()
-                    .next()
-                    .unwrap()
-                    .replace("\"rows\":5", "\"rows\":6");
-                let sum = xxhash_rust::xxh3::xxh3_128(json_line.as_bytes());
-                std::fs::write(&manifest, format!("{json_line}\nxxh3-128 {sum:032x}\n")).unwrap();
+            "manifest-bad-totals" => {
+                edit_manifest_line(&manifest, |l| l.replace("\"rows\":5", "\"rows\":6"));
                 "totals.rows 6 for 5 rows, checksum valid; named at 0"
             }
+            "manifest-bad-format-version" => {
+                edit_manifest_line(&manifest, |l| {
+                    l.replace("\"format_version\":1,", "\"format_version\":2,")
+                });
+                "format_version 2, checksum valid; named at 0"
+            }
+            "manifest-bad-lsn" => {
+                edit_manifest_line(&manifest, |l| l.replace("\"lsn\":42,", "\"lsn\":43,"));
+                "lsn 43 while the file's header says 42, checksum valid; named at 0 of the file"
+            }
+            "manifest-bad-name-dotdot" => {
+                edit_manifest_line(&manifest, |l| {
+                    l.replace("\"t-000000.snap\"", "\"../t-000000.snap\"")
+                });
+                "file name ../t-000000.snap (parent directory), checksum valid; named at 0"
+            }
+            "manifest-bad-name-slash" => {
+                edit_manifest_line(&manifest, |l| {
+                    l.replace("\"t-000000.snap\"", "\"sub/t-000000.snap\"")
+                });
+                "file name sub/t-000000.snap (path separator), checksum valid; named at 0"
+            }
+            "manifest-bad-overlapping-keys" => {
+                let m = SnapshotManifest::load(&*io(), &d).unwrap();
+                let (first0, first1) = (hex(&m.files[0].first_key), hex(&m.files[1].first_key));
+                edit_manifest_line(&manifest, |l| {
+                    l.replace(
+                        &format!("\"first_key\":\"{first1}\""),
+                        &format!("\"first_key\":\"{first0}\""),
+                    )
+                });
+                "two files; the second's first_key set to the first's, so the key ranges overlap, checksum valid; named at 0"
+            }
+            "manifest-bad-unknown-field" => {
+                edit_manifest_line(&manifest, |l| l.replacen('{', "{\"extra\":1,", 1));
+                "an unknown field \"extra\" first in the JSON object, checksum valid; named at the field"
+            }
+            "manifest-bad-uppercase-hex" => {
+                let id = hex(&TABLE_ID);
+                assert_ne!(id, id.to_uppercase());
+                edit_manifest_line(&manifest, |l| l.replace(&id, &id.to_uppercase()));
+                "table_id in uppercase hex, checksum valid; named at 0"
+            }
+            other => panic!("no recipe for vector {other}"),
         };
         let mut meta = outcome(&verify(io(), &d, true));
+        assert_eq!(meta["expect"] == "ok", name == "manifest-good", "{name}");
         meta["description"] = json!(description);
         std::fs::write(
             d.join("vector.json"),
@@ -293,9 +428,12 @@ fn golden_vectors() {
             &dir.join(format!("{name}.json")),
         );
     }
-    for name in DIR_VECTORS {
-        for inner in ["vector.json", "snapshot.manifest", "t-000000.snap"] {
+    for &(name, files) in DIR_VECTORS {
+        for inner in ["vector.json", "snapshot.manifest"] {
             known.insert(format!("{name}/{inner}"));
+        }
+        for i in 0..files {
+            known.insert(format!("{name}/{}", file_name("t", i)));
         }
         check(&dir.join(name), &dir.join(name).join("vector.json"));
     }
