@@ -57,11 +57,14 @@ fn child(rows: u64, budget_mib: u64, partitions: u64) -> Result<(), Box<dyn Erro
     let peak = proc_status_kib("VmHWM")?;
     let out_rows = done.fingerprint.items;
     println!(
-        "rows {rows:>9}  log {:>8}  P {partitions}  budget {budget_mib} MiB  spilled runs {:>3}  \
+        "rows {rows:>9}  log {:>8}  P {partitions}  budget {budget_mib} MiB  spilled runs {:>3} (merges {}, final {} ≤ {})  \
          out rows {out_rows:>9}  checkpoint {secs:6.2} s ({:>9.0} rows/s)  \
          peak RSS {:>7} KiB (RSS before {rss_before} KiB)  [snapshot write {write_secs:.2} s]",
         rows / 5,
         done.merge.spilled_runs,
+        done.merge.run_merges,
+        done.merge.final_runs,
+        done.merge.fan_in_limit,
         out_rows as f64 / secs,
         peak,
     );

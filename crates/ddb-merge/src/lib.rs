@@ -11,8 +11,9 @@
 //! - [`snapshot_io`]: snapshot directories as input and output, and [`checkpoint()`].
 //!
 //! Architecture invariants: all file access goes through `ddb_io::Io`; rows the log does not
-//! touch pass from snapshot to sink as the same bytes, never decoded; memory holds at most the
-//! budget of log mutations plus one read buffer per spill run per partition.
+//! touch pass from snapshot to sink as the same bytes, never decoded; memory holds the map of log
+//! mutations and one read buffer per spill run per partition, both charged against the budget;
+//! runs are merged so that the fan-in stays bounded whatever the log size (see [`ingest`]).
 #![forbid(unsafe_code)]
 
 pub mod error;

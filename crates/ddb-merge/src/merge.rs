@@ -22,7 +22,8 @@ use crate::spill::{Mutation, RunScan};
 pub struct MergeOptions {
     /// Key ranges merged in parallel (at most; fewer if the keys do not split that finely).
     pub partitions: usize,
-    /// Memory for log mutations before they are spilled to a sorted run.
+    /// Memory for log mutations and spill run read buffers (see [`crate::ingest`] for the
+    /// bound).
     pub memory_budget_bytes: usize,
     /// Where spill runs are written (created if missing); they are removed when the merge ends.
     pub spill_dir: PathBuf,
@@ -50,7 +51,16 @@ pub struct MergeResult {
     pub partitions: Vec<PartitionResult>,
     /// All partitions combined.
     pub fingerprint: Fingerprint,
+    /// Runs spilled from the in-memory map (before run merges).
     pub spilled_runs: usize,
+    /// Run merges done to keep the fan-in at most `fan_in_limit`.
+    pub run_merges: usize,
+    /// Most runs one run merge opened (0 if none).
+    pub max_runs_merged: usize,
+    /// Runs each partition's final merge opened: at most `fan_in_limit`.
+    pub final_runs: usize,
+    /// The fan-in limit derived from the memory budget and the partition count.
+    pub fan_in_limit: usize,
     pub records_applied: u64,
 }
 
@@ -114,15 +124,7 @@ where
     L: IntoIterator<Item = Result<Record, LogError>>,
 {
     let snapshot_lsn = snapshot.map_or(0, SnapshotInput::lsn);
-    let ingested = ingest(
-        io,
-        log,
-        snapshot_lsn,
-        cut,
-        options.memory_budget_bytes,
-        &options.spill_dir,
-        files,
-    )?;
+    let ingested = ingest(io, log, snapshot_lsn, cut, options, files)?;
     for run in &ingested.runs {
         run.verify_frame(io)?;
     }
@@ -181,7 +183,11 @@ where
     Ok(MergeResult {
         partitions,
         fingerprint,
-        spilled_runs: ingested.runs.len(),
+        spilled_runs: ingested.spilled_runs,
+        run_merges: ingested.run_merges,
+        max_runs_merged: ingested.max_runs_merged,
+        final_runs: ingested.runs.len(),
+        fan_in_limit: ingested.fan_in_limit,
         records_applied: ingested.records_applied,
     })
 }

@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use ddb_io::{ChunkReader, Io, OpenOptions, ReadAhead, WriteBehind};
+use ddb_io::{ChunkReader, ChunkWriter, Io, OpenOptions, ReadAhead, WriteBehind};
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::error::{MergeError, Result};
@@ -59,6 +59,11 @@ const _: () = assert!(TRAILER_BYTES == 24);
 /// Bytes of entries between two sparse index points.
 pub const INDEX_INTERVAL_BYTES: u64 = 64 << 10;
 const IO_CHUNK_BYTES: usize = 64 << 10;
+const READ_AHEAD_DEPTH: usize = 2;
+/// Memory one open run reader may hold: the chunks in flight ([`READ_AHEAD_DEPTH`]), the chunk
+/// being consumed, and the carry-over buffer of the byte stream (a chunk plus a partial entry).
+/// The merge charges this per run per partition against the memory budget.
+pub const RUN_READ_BUFFER_BYTES: usize = IO_CHUNK_BYTES * (READ_AHEAD_DEPTH + 2);
 
 /// A mutation: the item of a put, or `None` for a delete.
 pub type Mutation = Option<Vec<u8>>;
@@ -139,43 +144,120 @@ pub fn write_run(
     path: &Path,
     entries: &BTreeMap<Vec<u8>, Mutation>,
 ) -> Result<SpillRun> {
-    let file = io.open(path, OpenOptions::create_new())?;
-    let write_behind = WriteBehind {
-        chunk_bytes: 256 << 10,
-        depth: 2,
-        direct: false,
-    };
-    let mut writer = io.write_sequential(file, 0, write_behind)?;
-    writer.write(&encode_header())?;
-    let mut offset = HEADER_BYTES as u64;
-    let mut index = Vec::new();
-    let mut next_index_at = offset;
-    let mut scratch = Vec::new();
+    let mut writer = RunWriter::create(io, path)?;
     for (key, mutation) in entries {
-        if offset >= next_index_at {
-            index.push((key.clone(), offset));
-            next_index_at = offset + INDEX_INTERVAL_BYTES;
+        writer.push(key, mutation)?;
+    }
+    writer.finish()
+}
+
+/// Merges `inputs` (oldest first) into one new run at `path`: for equal keys the newest input
+/// wins, and deletes are kept as tombstones, because the merged run may still have to shadow
+/// older data (the snapshot). Opens one reader per input, so at most
+/// `inputs.len() × RUN_READ_BUFFER_BYTES` of read buffers plus one write buffer. The caller
+/// owns the file from before this call, and removes the inputs afterwards.
+pub fn merge_runs(io: &dyn Io, path: &Path, inputs: &[SpillRun]) -> Result<SpillRun> {
+    for run in inputs {
+        run.verify_frame(io)?;
+    }
+    let mut scans = inputs
+        .iter()
+        .map(|run| run.scan(io, None, None))
+        .collect::<Result<Vec<_>>>()?;
+    let mut heads = scans
+        .iter_mut()
+        .map(RunScan::next_entry)
+        .collect::<Result<Vec<_>>>()?;
+    let mut writer = RunWriter::create(io, path)?;
+    loop {
+        // The smallest key; for equal keys the newest input (the last one seen) wins.
+        let mut winner: Option<(usize, &[u8])> = None;
+        for (index, head) in heads.iter().enumerate() {
+            if let Some((key, _)) = head {
+                if winner.is_none_or(|(_, best)| key.as_slice() <= best) {
+                    winner = Some((index, key.as_slice()));
+                }
+            }
         }
-        encode_entry(&mut scratch, key, mutation)?;
-        writer.write(&scratch)?;
-        offset += scratch.len() as u64;
+        let Some((winner, key)) = winner else { break };
+        let key = key.to_vec();
+        for (index, (head, scan)) in heads.iter_mut().zip(scans.iter_mut()).enumerate() {
+            if head.as_ref().is_some_and(|(k, _)| *k == key) {
+                if index == winner {
+                    if let Some((k, mutation)) = head.take() {
+                        writer.push(&k, &mutation)?;
+                    }
+                }
+                *head = scan.next_entry()?;
+            }
+        }
     }
-    let data_end = offset;
-    writer.write(&encode_trailer(entries.len() as u64))?;
-    let end = writer.finish()?;
-    if end != data_end + TRAILER_BYTES as u64 {
-        return Err(MergeError::Io(io::Error::other(format!(
-            "spill run {}: the writer ended at byte {end}, expected {}",
-            path.display(),
-            data_end + TRAILER_BYTES as u64
-        ))));
+    writer.finish()
+}
+
+/// Writes a run entry by entry; entries must come in strictly ascending key order.
+struct RunWriter<'a> {
+    path: &'a Path,
+    writer: Box<dyn ChunkWriter>,
+    offset: u64,
+    index: Vec<(Vec<u8>, u64)>,
+    next_index_at: u64,
+    scratch: Vec<u8>,
+    entries: u64,
+}
+
+impl<'a> RunWriter<'a> {
+    fn create(io: &dyn Io, path: &'a Path) -> Result<Self> {
+        let file = io.open(path, OpenOptions::create_new())?;
+        let write_behind = WriteBehind {
+            chunk_bytes: 256 << 10,
+            depth: 2,
+            direct: false,
+        };
+        let mut writer = io.write_sequential(file, 0, write_behind)?;
+        writer.write(&encode_header())?;
+        let offset = HEADER_BYTES as u64;
+        Ok(Self {
+            path,
+            writer,
+            offset,
+            index: Vec::new(),
+            next_index_at: offset,
+            scratch: Vec::new(),
+            entries: 0,
+        })
     }
-    Ok(SpillRun {
-        path: path.to_owned(),
-        data_end,
-        entries: entries.len() as u64,
-        index,
-    })
+
+    fn push(&mut self, key: &[u8], mutation: &Mutation) -> Result<()> {
+        if self.offset >= self.next_index_at {
+            self.index.push((key.to_vec(), self.offset));
+            self.next_index_at = self.offset + INDEX_INTERVAL_BYTES;
+        }
+        encode_entry(&mut self.scratch, key, mutation)?;
+        self.writer.write(&self.scratch)?;
+        self.offset += self.scratch.len() as u64;
+        self.entries += 1;
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<SpillRun> {
+        let data_end = self.offset;
+        self.writer.write(&encode_trailer(self.entries))?;
+        let end = self.writer.finish()?;
+        if end != data_end + TRAILER_BYTES as u64 {
+            return Err(MergeError::Io(io::Error::other(format!(
+                "spill run {}: the writer ended at byte {end}, expected {}",
+                self.path.display(),
+                data_end + TRAILER_BYTES as u64
+            ))));
+        }
+        Ok(SpillRun {
+            path: self.path.to_owned(),
+            data_end,
+            entries: self.entries,
+            index: self.index,
+        })
+    }
 }
 
 impl SpillRun {
@@ -197,7 +279,7 @@ impl SpillRun {
         let file = io.open(&self.path, OpenOptions::read_only())?;
         let read_ahead = ReadAhead {
             chunk_bytes: IO_CHUNK_BYTES,
-            depth: 2,
+            depth: READ_AHEAD_DEPTH,
         };
         Ok(io.read_sequential(file, start..end, read_ahead)?)
     }

@@ -167,3 +167,69 @@ fn every_partition_count_and_budget_on_one_history() {
         }
     }
 }
+
+/// A tiny budget and a long log make hundreds of runs: they are merged so that no merge opens
+/// more than the fan-in limit, the output still equals the model, and deletes that went through
+/// run merges (as tombstones) still remove snapshot rows.
+#[test]
+fn many_runs_are_merged_down_to_the_fan_in_limit() {
+    let mut rng = Rng(42);
+    let h = history(&mut rng, 400, 300, 400);
+    let cut = *h.cuts.last().unwrap();
+    let snapshot = VecSnapshot::new(h.snapshot_lsn, h.snapshot.clone())
+        .unwrap()
+        .with_rows_per_hint(7);
+    let model = h.model(cut);
+    let deleted: Vec<&Vec<u8>> = h
+        .snapshot
+        .iter()
+        .map(|row| &row.key)
+        .filter(|key| !model.contains_key(*key))
+        .collect();
+    assert!(
+        deleted.len() > 10,
+        "the log must delete snapshot rows: {}",
+        deleted.len()
+    );
+    for partitions in [1, 2, 5] {
+        // Budget 0 spills every record: one run each, all newer than the in-memory map.
+        for budget in [0, 500, 3_000] {
+            let io: Arc<dyn Io> = Arc::new(SimIo::new(partitions as u64));
+            let options = MergeOptions {
+                partitions,
+                memory_budget_bytes: budget,
+                spill_dir: "/s".into(),
+            };
+            let sinks = VecSinkFactory::new();
+            let result = merge(
+                io.clone(),
+                Some(&snapshot),
+                h.log(cut),
+                cut,
+                &options,
+                &sinks,
+            )
+            .unwrap();
+            let what = format!("P={partitions} budget={budget}: {result:?}");
+            let got: Vec<_> = sinks.rows().into_iter().map(|r| (r.key, r.item)).collect();
+            let want: Vec<_> = model
+                .iter()
+                .map(|(k, (v, _))| (k.clone(), v.clone()))
+                .collect();
+            assert_eq!(got, want, "{what}");
+            assert_eq!(result.fingerprint, model_fingerprint(&model), "{what}");
+            assert!(result.spilled_runs > 3 * result.fan_in_limit, "{what}");
+            assert!(result.run_merges > 0, "{what}");
+            assert!(result.final_runs <= result.fan_in_limit, "{what}");
+            assert!(result.max_runs_merged >= 2, "{what}");
+            assert!(result.max_runs_merged <= result.fan_in_limit, "{what}");
+            for key in &deleted {
+                assert!(
+                    sinks.rows().iter().all(|row| row.key != **key),
+                    "{what}: deleted snapshot key {key:?} is back"
+                );
+            }
+            assert!(io.read_dir(Path::new("/s")).unwrap().is_empty(), "{what}");
+        }
+    }
+}
