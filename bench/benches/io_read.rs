@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
-use ddb_io::{ALIGNMENT, BackendChoice, Io, OpenOptions, ReadAhead, StdIo};
+use ddb_io::{ALIGNMENT, Io, OpenOptions, ReadAhead, StdIo};
 
 /// File size when benchmarking for real and when run once under `cargo test`.
 const BENCH_BYTES: u64 = 1 << 30;
@@ -29,20 +29,11 @@ const TEST_BYTES: u64 = 4 << 20;
 const CHUNK_BYTES: usize = 1 << 20;
 
 fn file_bytes() -> u64 {
-    if let Ok(value) = std::env::var("DDB_BENCH_READ_BYTES") {
-        let bytes: u64 = value
-            .parse()
-            .expect("DDB_BENCH_READ_BYTES must be a byte count");
-        // O_DIRECT reads whole blocks: keep the file a multiple of the alignment.
-        return bytes
-            .next_multiple_of(ALIGNMENT as u64)
-            .max(ALIGNMENT as u64);
-    }
-    if std::env::args().any(|a| a == "--bench") {
-        BENCH_BYTES
-    } else {
-        TEST_BYTES
-    }
+    let bytes = ddb_bench::bytes_from_env("DDB_BENCH_READ_BYTES", BENCH_BYTES, TEST_BYTES).unwrap();
+    // O_DIRECT reads whole blocks: keep the file a multiple of the alignment.
+    bytes
+        .next_multiple_of(ALIGNMENT as u64)
+        .max(ALIGNMENT as u64)
 }
 
 /// Writes `bytes` of non-zero, non-repeating-per-block data and makes it durable, so reads
@@ -86,21 +77,21 @@ fn read_all(io: &dyn Io, path: &Path, direct: bool, depth: usize, bytes: u64) ->
 
 fn io_read(c: &mut Criterion) {
     let bytes = file_bytes();
-    let dir = match std::env::var_os("DDB_BENCH_DIR") {
-        Some(dir) => tempfile::tempdir_in(dir).unwrap(),
-        None => tempfile::tempdir().unwrap(),
-    };
+    let dir = ddb_bench::bench_dir().unwrap();
     let path = dir.path().join("io_read.dat");
     write_file(&path, bytes);
 
-    let mut backends: Vec<(&str, Arc<dyn Io>, usize)> = vec![("std", Arc::new(StdIo::new()), 1)];
-    match ddb_io::select_backend(BackendChoice::IoUring) {
-        Ok(io) => {
-            for depth in [1, 4, 16] {
-                backends.push(("io_uring", Arc::clone(&io), depth));
-            }
+    // std reads one chunk at a time; io_uring is compared at several depths.
+    let mut backends: Vec<(&str, Arc<dyn Io>, usize)> = Vec::new();
+    for io in ddb_bench::backends("read benchmarks") {
+        let depths: &[usize] = if io.name() == "std" {
+            &[1]
+        } else {
+            &[1, 4, 16]
+        };
+        for &depth in depths {
+            backends.push((io.name(), Arc::clone(&io), depth));
         }
-        Err(why) => eprintln!("SKIPPED: io_uring read benchmarks: {why}"),
     }
     let direct_works = match StdIo::new().open(&path, OpenOptions::read_only().direct(true)) {
         Ok(_) => true,

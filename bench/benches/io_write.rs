@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
-use ddb_io::{BackendChoice, Io, IoFile, OpenOptions, StdIo, WriteBehind};
+use ddb_io::{Io, IoFile, OpenOptions, StdIo, WriteBehind};
 
 /// File size when benchmarking for real and when run once under `cargo test`.
 const BENCH_BYTES: u64 = 1 << 30;
@@ -33,17 +33,9 @@ const CHUNK_BYTES: usize = 1 << 20;
 const PIECE_BYTES: usize = 256 << 10;
 
 fn file_bytes() -> u64 {
-    if let Ok(value) = std::env::var("DDB_BENCH_WRITE_BYTES") {
-        let bytes: u64 = value
-            .parse()
-            .expect("DDB_BENCH_WRITE_BYTES must be a byte count");
-        return bytes.max(1);
-    }
-    if ddb_bench::measuring() {
-        BENCH_BYTES
-    } else {
-        TEST_BYTES
-    }
+    ddb_bench::bytes_from_env("DDB_BENCH_WRITE_BYTES", BENCH_BYTES, TEST_BYTES)
+        .unwrap()
+        .max(1)
 }
 
 /// 16 MiB of non-repeating data, cycled through to make the file.
@@ -106,14 +98,17 @@ fn io_write(c: &mut Criterion) {
     let dir = ddb_bench::bench_dir().unwrap();
     let path = dir.path().join("io_write.dat");
 
-    let mut backends: Vec<(&str, Arc<dyn Io>, usize)> = vec![("std", Arc::new(StdIo::new()), 1)];
-    match ddb_io::select_backend(BackendChoice::IoUring) {
-        Ok(io) => {
-            for depth in [1, 4, 16] {
-                backends.push(("io_uring", Arc::clone(&io), depth));
-            }
+    // std reads one chunk at a time; io_uring is compared at several depths.
+    let mut backends: Vec<(&str, Arc<dyn Io>, usize)> = Vec::new();
+    for io in ddb_bench::backends("write benchmarks") {
+        let depths: &[usize] = if io.name() == "std" {
+            &[1]
+        } else {
+            &[1, 4, 16]
+        };
+        for &depth in depths {
+            backends.push((io.name(), Arc::clone(&io), depth));
         }
-        Err(why) => eprintln!("SKIPPED: io_uring write benchmarks: {why}"),
     }
     let direct_works = match StdIo::new().open(
         &dir.path().join("probe"),

@@ -69,20 +69,11 @@ fn append_run(io: &Arc<dyn Io>, writers: usize, per_writer: u64) -> Duration {
     started.elapsed()
 }
 
-fn backends() -> Vec<Arc<dyn Io>> {
-    let mut out: Vec<Arc<dyn Io>> = vec![select_backend(BackendChoice::Std).unwrap()];
-    match select_backend(BackendChoice::IoUring) {
-        Ok(io) => out.push(io),
-        Err(why) => eprintln!("SKIPPED: io_uring benches: {why}"),
-    }
-    out
-}
-
 fn append(c: &mut Criterion) {
     let per_writer_total: u64 = if ddb_bench::measuring() { 4_000 } else { 40 };
     let mut group = c.benchmark_group("log/append_1KiB_group_commit");
     group.sample_size(10);
-    for io in backends() {
+    for io in ddb_bench::backends("benches") {
         for writers in [1usize, 4, 16] {
             let per_writer = per_writer_total / writers as u64;
             let records = per_writer * writers as u64;
@@ -129,7 +120,7 @@ fn read(c: &mut Criterion) {
     let mut group = c.benchmark_group("log/read_sequential");
     group.sample_size(10);
     group.throughput(Throughput::Bytes(bytes));
-    for io in backends() {
+    for io in ddb_bench::backends("benches") {
         // Warm: the log sits in the page cache (it was just written). Direct: O_DIRECT reads
         // bypass the guest's page cache, as a cold read of an old log would.
         for direct in [false, true] {

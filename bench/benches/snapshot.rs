@@ -142,15 +142,6 @@ fn write_snapshot(io: &Arc<dyn Io>, dir: &Path, rows: u64) -> Input {
     Input { rows, item_bytes }
 }
 
-fn backends() -> Vec<Arc<dyn Io>> {
-    let mut out: Vec<Arc<dyn Io>> = vec![select_backend(BackendChoice::Std).unwrap()];
-    match select_backend(BackendChoice::IoUring) {
-        Ok(io) => out.push(io),
-        Err(why) => eprintln!("SKIPPED: io_uring snapshot benches: {why}"),
-    }
-    out
-}
-
 /// Opens the snapshot, `None` (with a loud line) if the file system refuses `O_DIRECT`.
 fn open(io: &Arc<dyn Io>, dir: &Path, direct: bool) -> Option<SnapshotReader> {
     let opened = if direct {
@@ -212,7 +203,7 @@ fn snapshot(c: &mut Criterion) {
     group.sample_size(10);
     group.warm_up_time(Duration::from_secs(1));
     group.throughput(Throughput::Bytes(input.item_bytes));
-    for io in backends() {
+    for io in ddb_bench::backends("snapshot benches") {
         // Warm: the files were just written and sit in the page cache. Direct: every block
         // read bypasses the guest's page cache, as a cold read of an old snapshot would.
         for direct in [false, true] {
@@ -231,7 +222,7 @@ fn snapshot(c: &mut Criterion) {
     group.sample_size(10);
     group.warm_up_time(Duration::from_secs(1));
     group.throughput(Throughput::Elements(input.rows));
-    for io in backends() {
+    for io in ddb_bench::backends("snapshot benches") {
         let reader = open(&io, dir.path(), false).unwrap();
         group.bench_function(format!("{}/warm", io.name()), |b| {
             b.iter(|| assert_eq!(scan_all(&reader, Columns::KEYS), input.rows));
@@ -250,7 +241,7 @@ fn snapshot(c: &mut Criterion) {
     group.sample_size(10);
     group.warm_up_time(Duration::from_secs(1));
     group.throughput(Throughput::Elements(LOOKUPS as u64));
-    for io in backends() {
+    for io in ddb_bench::backends("snapshot benches") {
         let reader = open(&io, dir.path(), false).unwrap();
         group.bench_function(format!("{}/warm/present", io.name()), |b| {
             b.iter(|| {

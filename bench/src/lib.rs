@@ -75,3 +75,29 @@ pub fn bench_dir() -> std::io::Result<tempfile::TempDir> {
         None => tempfile::tempdir(),
     }
 }
+
+/// The I/O backends a bench compares: std always, io_uring when the kernel allows it (a loud
+/// `SKIPPED` line on stderr otherwise, naming `what` is skipped).
+pub fn backends(what: &str) -> Vec<std::sync::Arc<dyn ddb_io::Io>> {
+    let mut out: Vec<std::sync::Arc<dyn ddb_io::Io>> =
+        vec![std::sync::Arc::new(ddb_io::StdIo::new())];
+    match ddb_io::select_backend(ddb_io::BackendChoice::IoUring) {
+        Ok(io) => out.push(io),
+        Err(why) => eprintln!("SKIPPED: io_uring {what}: {why}"),
+    }
+    out
+}
+
+/// A size in bytes from the environment variable `var` if set (it must parse), else `bench`
+/// when measuring and `test` when run once under `cargo test`.
+pub fn bytes_from_env(var: &str, bench: u64, test: u64) -> std::io::Result<u64> {
+    match std::env::var(var) {
+        Ok(value) => value.parse().map_err(|e| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{var}={value}: not a byte count: {e}"),
+            )
+        }),
+        Err(_) => Ok(if measuring() { bench } else { test }),
+    }
+}
