@@ -298,3 +298,16 @@ pub(super) fn drain(ring: &mut IoUring, in_flight: &mut usize) -> bool {
     }
     true
 }
+
+/// Moves every completion waiting on a sequential ring into `out` (cleared first) as
+/// `(user_data, result)` pairs and takes them off `in_flight`. The caller applies them after:
+/// the completion queue borrow must end before it resubmits.
+pub(super) fn collect_completions(
+    ring: &mut IoUring,
+    in_flight: &mut usize,
+    out: &mut Vec<(u64, i32)>,
+) {
+    out.clear();
+    out.extend(ring.completion().map(|cqe| (cqe.user_data(), cqe.result())));
+    *in_flight = in_flight.saturating_sub(out.len());
+}

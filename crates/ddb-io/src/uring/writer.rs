@@ -256,14 +256,7 @@ impl UringChunkWriter {
             }
         }
         let mut reaped = std::mem::take(&mut self.reaped);
-        reaped.clear();
-        reaped.extend(
-            self.ring
-                .0
-                .completion()
-                .map(|cqe| (cqe.user_data(), cqe.result())),
-        );
-        self.in_flight = self.in_flight.saturating_sub(reaped.len());
+        super::ring::collect_completions(&mut self.ring.0, &mut self.in_flight, &mut reaped);
         let mut resubmitted = false;
         for &(data, result) in &reaped {
             let index = usize::try_from(data).unwrap_or(usize::MAX);
