@@ -7,7 +7,7 @@
 //! - [`ingest`]: the log pass, bounded by a memory budget, spilling sorted runs;
 //! - [`spill`]: the checksummed spill run format;
 //! - [`merge()`]: partitioning and the per-partition k-way merge;
-//! - [`fingerprint`]: the order-independent logical fingerprint of the output;
+//! - [`fingerprint`] (from `ddb-model`): the order-independent logical fingerprint of the output;
 //! - [`snapshot_io`]: snapshot directories as input and output, and [`checkpoint()`].
 //!
 //! Architecture invariants: all file access goes through `ddb_io::Io`; rows the log does not
@@ -17,15 +17,15 @@
 #![forbid(unsafe_code)]
 
 pub mod error;
-pub mod fingerprint;
 pub mod ingest;
 pub mod io_types;
 pub mod merge;
 pub mod snapshot_io;
 pub mod spill;
 
+/// The fingerprint lives in `ddb-model` so that snapshots and backups record the same one.
+pub use ddb_model::fingerprint::{self, Fingerprint};
 pub use error::{BoxError, MergeError, Result};
-pub use fingerprint::Fingerprint;
 pub use io_types::{
     Row, RowSink, SinkFactory, SinkOutput, SnapshotInput, VecSink, VecSinkFactory, VecSnapshot,
 };

@@ -29,18 +29,33 @@ fn snapshot_error(e: SnapshotError) -> MergeError {
     MergeError::Snapshot(Box::new(e))
 }
 
-/// A published snapshot as the merge's input: every column of every file, in key order.
+/// Split hints a snapshot input offers at most: enough to cut any number of partitions this
+/// machine would run into pieces of even size, and a bound on their memory however large the
+/// table.
+pub const SPLIT_HINTS_MAX: usize = 4096;
+
+/// A published snapshot as the merge's input: every column of every file, in key order. Holds
+/// the manifest and the typed attribute list; files are opened while they are scanned.
 #[derive(Debug)]
 pub struct SnapshotDirInput {
     reader: SnapshotReader,
+    attributes: Vec<(String, ScalarAttributeType)>,
 }
 
 impl SnapshotDirInput {
-    /// Opens the snapshot published in `dir` (its manifest and every file it names).
+    /// Opens the snapshot published in `dir`: its manifest, and every file it names once, to
+    /// check it against the manifest.
     pub fn open(io: Arc<dyn Io>, dir: &Path) -> Result<Self> {
-        Ok(Self {
-            reader: SnapshotReader::open(io, dir).map_err(snapshot_error)?,
-        })
+        let reader = SnapshotReader::open(io, dir).map_err(snapshot_error)?;
+        let attributes = match reader.manifest().files.is_empty() {
+            true => Vec::new(),
+            false => reader
+                .open_file(0)
+                .map_err(snapshot_error)?
+                .attributes()
+                .to_vec(),
+        };
+        Ok(Self { reader, attributes })
     }
 
     pub fn reader(&self) -> &SnapshotReader {
@@ -53,7 +68,10 @@ impl SnapshotDirInput {
 
     /// The typed attribute columns of the snapshot (of its first file; `None` if it has none).
     pub fn attributes(&self) -> Option<&[(String, ScalarAttributeType)]> {
-        self.reader.files().first().map(|f| f.attributes())
+        match self.reader.manifest().files.is_empty() {
+            true => None,
+            false => Some(&self.attributes),
+        }
     }
 }
 
@@ -62,12 +80,25 @@ impl SnapshotInput for SnapshotDirInput {
         self.reader.manifest().lsn
     }
 
+    /// Block first keys, at most [`SPLIT_HINTS_MAX`] of them: each file contributes in
+    /// proportion to its rows, evenly spaced over its blocks. Files are opened one at a time.
     fn split_hints(&self) -> Vec<Vec<u8>> {
-        self.reader
-            .files()
-            .iter()
-            .flat_map(|file| file.blocks().iter().map(|b| b.first_key.clone()))
-            .collect()
+        let manifest = self.reader.manifest();
+        let rows = manifest.totals.rows.max(1);
+        let mut hints = Vec::new();
+        for (index, entry) in manifest.files.iter().enumerate() {
+            let share = u128::from(entry.row_count) * SPLIT_HINTS_MAX as u128 / u128::from(rows);
+            let wanted = usize::try_from(share).unwrap_or(SPLIT_HINTS_MAX).max(1);
+            // A file that no longer opens yields its first key; the scan reports the error.
+            let Ok(file) = self.reader.open_file(index) else {
+                hints.push(entry.first_key.clone());
+                continue;
+            };
+            let blocks = file.blocks();
+            let step = blocks.len().div_ceil(wanted).max(1);
+            hints.extend(blocks.iter().step_by(step).map(|b| b.first_key.clone()));
+        }
+        hints
     }
 
     fn scan(
@@ -75,21 +106,29 @@ impl SnapshotInput for SnapshotDirInput {
         lower: Option<&[u8]>,
         upper: Option<&[u8]>,
     ) -> Result<Box<dyn Iterator<Item = Result<Row>> + Send + '_>> {
+        let range = (
+            lower.map_or(Bound::Unbounded, Bound::Included),
+            upper.map_or(Bound::Unbounded, Bound::Excluded),
+        );
+        let files = self.reader.files_in(range);
         let lower = lower.map(<[u8]>::to_vec);
         let upper = upper.map(<[u8]>::to_vec);
-        let files = self.reader.files();
-        // Skip the files wholly outside the range without touching them.
-        let first = lower
-            .as_deref()
-            .map_or(0, |l| files.partition_point(|f| f.key_range().1 < l));
-        let end = upper.as_deref().map_or(files.len(), |u| {
-            files.partition_point(|f| f.key_range().0 < u)
-        });
-        let selected = files.get(first..end.max(first)).unwrap_or_default();
-        let rows = selected.iter().flat_map(move |file| {
-            let start = lower.as_deref().map_or(Bound::Unbounded, Bound::Included);
-            let stop = upper.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
-            file.scan((start, stop), Columns::ALL)
+        // Each file is opened when the scan reaches it and closed when it moves on.
+        let rows = files.flat_map(move |index| {
+            let start = lower.clone().map_or(Bound::Unbounded, Bound::Included);
+            let stop = upper.clone().map_or(Bound::Unbounded, Bound::Excluded);
+            let scan: Box<dyn Iterator<Item = ddb_snapshot::Result<ddb_snapshot::Row>> + Send> =
+                match self.reader.open_file(index) {
+                    Ok(file) => Box::new(Arc::new(file).scan_shared(
+                        (
+                            start.as_ref().map(Vec::as_slice),
+                            stop.as_ref().map(Vec::as_slice),
+                        ),
+                        Columns::ALL,
+                    )),
+                    Err(e) => Box::new(std::iter::once(Err(e))),
+                };
+            scan
         });
         Ok(Box::new(rows.map(|row| {
             row.map(|row| Row {
@@ -312,7 +351,17 @@ where
         &options.merge,
         &sinks,
     )?;
-    let manifest = SnapshotManifest::new(writer.table_id, cut, sinks.file_entries());
+    let base_lsn = old.as_ref().map_or(0, |o| o.manifest().lsn);
+    let manifest =
+        SnapshotManifest::new(writer.table_id, cut, sinks.file_entries()).with_base_lsn(base_lsn);
+    // The writers fingerprinted the rows they wrote, the merge the rows it produced: the same
+    // rows, or nothing is published.
+    if manifest.totals.fingerprint != merged.fingerprint {
+        return Err(MergeError::InvalidOptions(format!(
+            "internal error: the files written hold {:?}, the merge produced {:?}",
+            manifest.totals.fingerprint, merged.fingerprint
+        )));
+    }
     manifest.publish(&*io, new_dir).map_err(snapshot_error)?;
     Ok(Checkpoint {
         manifest,

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod error;
+pub mod fingerprint;
 pub mod json;
 pub mod key;
 pub mod number;
@@ -15,6 +16,7 @@ pub mod table;
 pub mod value;
 
 pub use error::{DdbError, ErrorKind, Result};
+pub use fingerprint::Fingerprint;
 pub use json::{InputDocument, WriteRequest, parse_input_document, parse_item, parse_value};
 pub use key::{KeyDecodeError, KeyValue, decode_key, encode_key};
 pub use number::{Number, NumberError, Sign};

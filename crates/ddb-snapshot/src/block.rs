@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use crate::chunk;
-use crate::error::{Result, SnapshotError};
+use crate::error::{Damage, Result, SnapshotError};
 use crate::footer::BlockMeta;
 use crate::row::{Columns, Row};
 
@@ -37,6 +37,7 @@ pub(crate) fn decode_block<'a>(
             if a >= b {
                 return Err(SnapshotError::corrupt(
                     path,
+                    Damage::Block,
                     key_offset,
                     "strictly increasing keys in the block",
                     format!("{b:02x?} after {a:02x?}"),
@@ -47,6 +48,7 @@ pub(crate) fn decode_block<'a>(
     if keys.first() != Some(&meta.first_key) || keys.last() != Some(&meta.last_key) {
         return Err(SnapshotError::corrupt(
             path,
+            Damage::Block,
             key_offset,
             "the block index's first and last key",
             "other keys in the key chunk",
@@ -62,6 +64,7 @@ pub(crate) fn decode_block<'a>(
             if computed != *zone {
                 return Err(SnapshotError::corrupt(
                     path,
+                    Damage::Block,
                     meta.chunk_offset(a + 1),
                     format!("values matching the zone map {zone:02x?}"),
                     format!("{computed:02x?}"),

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use xxhash_rust::xxh3::xxh3_64;
 
-use crate::error::{Result, SnapshotError};
+use crate::error::{Damage, Result, SnapshotError};
 use crate::footer::{ChunkMeta, Codec};
 use crate::format::{ABSENT, CHUNK_RAW_BYTES_MAX};
 
@@ -55,17 +55,29 @@ pub(crate) fn seal(codec: Codec, raw: &[u8]) -> Result<(Vec<u8>, ChunkMeta)> {
 
 /// Checks a stored chunk (at file offset `offset`) against its descriptor and decompresses it.
 pub(crate) fn open(path: &Path, offset: u64, meta: &ChunkMeta, stored: &[u8]) -> Result<Vec<u8>> {
+    check(path, offset, meta, stored)?;
+    decompress(path, offset, meta, stored)
+}
+
+/// Checks a stored chunk's size and checksum against its descriptor.
+pub(crate) fn check(path: &Path, offset: u64, meta: &ChunkMeta, stored: &[u8]) -> Result<()> {
     let computed = xxh3_64(stored);
     if stored.len() != usize::try_from(meta.stored_bytes).unwrap_or(usize::MAX)
         || computed != meta.checksum
     {
         return Err(SnapshotError::corrupt(
             path,
+            Damage::Chunk,
             offset,
             format!("a column chunk with checksum {:#018x}", meta.checksum),
             format!("checksum {computed:#018x}"),
         ));
     }
+    Ok(())
+}
+
+/// Decompresses a checked chunk to exactly its raw size.
+fn decompress(path: &Path, offset: u64, meta: &ChunkMeta, stored: &[u8]) -> Result<Vec<u8>> {
     let raw_len = usize::try_from(meta.raw_bytes).unwrap_or(usize::MAX);
     let raw = match meta.codec {
         Codec::NONE => Ok(stored.to_vec()),
@@ -73,10 +85,19 @@ pub(crate) fn open(path: &Path, offset: u64, meta: &ChunkMeta, stored: &[u8]) ->
         Codec::ZSTD => zstd::bulk::decompress(stored, raw_len).map_err(|e| e.to_string()),
         other => Err(format!("codec {other}")),
     }
-    .map_err(|why| SnapshotError::corrupt(path, offset, "a chunk that decompresses", why))?;
+    .map_err(|why| {
+        SnapshotError::corrupt(
+            path,
+            Damage::Chunk,
+            offset,
+            "a chunk that decompresses",
+            why,
+        )
+    })?;
     if raw.len() != raw_len {
         return Err(SnapshotError::corrupt(
             path,
+            Damage::Chunk,
             offset,
             format!("{raw_len} bytes after decompression"),
             raw.len().to_string(),
@@ -94,7 +115,9 @@ pub(crate) fn values(
     rows: u32,
     optional: bool,
 ) -> Result<Vec<Option<Vec<u8>>>> {
-    let bad = |expected: &str, found: String| SnapshotError::corrupt(path, offset, expected, found);
+    let bad = |expected: &str, found: String| {
+        SnapshotError::corrupt(path, Damage::Chunk, offset, expected, found)
+    };
     let mut out = Vec::with_capacity(usize::try_from(rows).unwrap_or_default().min(raw.len() / 4));
     let mut rest = raw;
     for row in 0..rows {

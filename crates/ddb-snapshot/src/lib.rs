@@ -22,7 +22,7 @@ pub mod snapshot;
 pub mod verify;
 pub mod writer;
 
-pub use error::{Result, SnapshotError};
+pub use error::{Damage, Result, SnapshotError};
 pub use footer::{BlockMeta, ChunkMeta, Codec, Footer, ZoneMap};
 pub use manifest::{FileEntry, MANIFEST_FILE_NAME, SnapshotManifest, Totals};
 pub use reader::SnapshotFile;

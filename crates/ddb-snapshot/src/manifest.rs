@@ -8,10 +8,11 @@ use std::io;
 use std::path::Path;
 
 use ddb_io::{Io, OpenOptions, error_at, publish_atomically};
+use ddb_model::Fingerprint;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_128;
 
-use crate::error::{Result, SnapshotError};
+use crate::error::{Damage, Result, SnapshotError};
 use crate::format::{FIRST_BLOCK_OFFSET, FORMAT_VERSION, TRAILER_BYTES};
 
 /// The manifest's file name inside a snapshot directory.
@@ -32,15 +33,21 @@ pub struct FileEntry {
     pub last_key: Vec<u8>,
     /// xxh3-128 of the whole file, 32 lowercase hex digits.
     pub xxh3_128: String,
+    /// The trailer's `footer_checksum`. The footer holds every chunk's checksum, so checking
+    /// this at open binds the whole file to its entry without reading it.
+    pub footer_xxh3_64: u64,
+    /// The logical fingerprint of the file's rows (key + item).
+    pub fingerprint: Fingerprint,
 }
 
 /// Sums over the files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Totals {
     pub files: u64,
     pub rows: u64,
     pub bytes: u64,
+    /// The files' fingerprints combined: the fingerprint of the whole snapshot.
+    pub fingerprint: Fingerprint,
 }
 
 /// A snapshot: which files, of which table, reflecting the log up to which LSN.
@@ -48,10 +55,22 @@ pub struct Totals {
 pub struct SnapshotManifest {
     pub format_version: u32,
     pub table_id: [u8; 16],
+    /// The snapshot holds every mutation with an LSN up to this one.
     pub lsn: u64,
+    /// The snapshot was built from the snapshot at this LSN and the log records in
+    /// `(base_lsn, lsn]`; `base_lsn == lsn` for one written directly (not by a merge).
+    pub base_lsn: u64,
     /// In key order, key ranges disjoint.
     pub files: Vec<FileEntry>,
     pub totals: Totals,
+}
+
+#[derive(Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+struct WireFingerprint {
+    items: u64,
+    item_bytes: u64,
+    hash: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -63,6 +82,17 @@ struct WireEntry {
     first_key: String,
     last_key: String,
     xxh3_128: String,
+    footer_xxh3_64: String,
+    fingerprint: WireFingerprint,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireTotals {
+    files: u64,
+    rows: u64,
+    bytes: u64,
+    fingerprint: WireFingerprint,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -71,8 +101,52 @@ struct Wire {
     format_version: u32,
     table_id: String,
     lsn: u64,
+    base_lsn: u64,
     files: Vec<WireEntry>,
-    totals: Totals,
+    totals: WireTotals,
+}
+
+fn wire_fingerprint(f: &Fingerprint) -> WireFingerprint {
+    WireFingerprint {
+        items: f.items,
+        item_bytes: f.item_bytes,
+        hash: format!("{:032x}", f.hash),
+    }
+}
+
+impl Totals {
+    /// The sums over `files`.
+    pub fn of(files: &[FileEntry]) -> Self {
+        let mut fingerprint = Fingerprint::default();
+        for f in files {
+            fingerprint.combine(&f.fingerprint);
+        }
+        Self {
+            files: files.len() as u64,
+            rows: files.iter().map(|f| f.row_count).sum(),
+            bytes: files.iter().map(|f| f.size_bytes).sum(),
+            fingerprint,
+        }
+    }
+
+    fn wire(&self) -> WireTotals {
+        WireTotals {
+            files: self.files,
+            rows: self.rows,
+            bytes: self.bytes,
+            fingerprint: wire_fingerprint(&self.fingerprint),
+        }
+    }
+}
+
+/// Serialized as in the manifest (the fingerprint hash as 32 lowercase hex digits).
+impl Serialize for Totals {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        self.wire().serialize(serializer)
+    }
 }
 
 impl FileEntry {
@@ -84,6 +158,8 @@ impl FileEntry {
             first_key: hex(&self.first_key),
             last_key: hex(&self.last_key),
             xxh3_128: self.xxh3_128.clone(),
+            footer_xxh3_64: format!("{:016x}", self.footer_xxh3_64),
+            fingerprint: wire_fingerprint(&self.fingerprint),
         }
     }
 }
@@ -104,8 +180,9 @@ impl SnapshotManifest {
             format_version: self.format_version,
             table_id: hex(&self.table_id),
             lsn: self.lsn,
+            base_lsn: self.base_lsn,
             files: self.files.iter().map(FileEntry::wire).collect(),
-            totals: self.totals,
+            totals: self.totals.wire(),
         }
     }
 }
@@ -144,20 +221,26 @@ pub fn is_valid_file_name(name: &str) -> bool {
 }
 
 impl SnapshotManifest {
-    /// A manifest for `files` (as returned by the writer), with the totals computed.
+    /// A manifest for `files` (as returned by the writer), with the totals computed, for a
+    /// snapshot written directly at `lsn` (`base_lsn == lsn`; see [`Self::with_base_lsn`]).
     pub fn new(table_id: [u8; 16], lsn: u64, files: Vec<FileEntry>) -> Self {
-        let totals = Totals {
-            files: files.len() as u64,
-            rows: files.iter().map(|f| f.row_count).sum(),
-            bytes: files.iter().map(|f| f.size_bytes).sum(),
-        };
+        let totals = Totals::of(&files);
         Self {
             format_version: FORMAT_VERSION,
             table_id,
             lsn,
+            base_lsn: lsn,
             files,
             totals,
         }
+    }
+
+    /// Records that the snapshot was merged from the snapshot at `base_lsn` and the log
+    /// records in `(base_lsn, lsn]`.
+    #[must_use]
+    pub fn with_base_lsn(mut self, base_lsn: u64) -> Self {
+        self.base_lsn = base_lsn;
+        self
     }
 
     /// The manifest's bytes: the JSON line, then the checksum line.
@@ -188,6 +271,7 @@ impl SnapshotManifest {
         if len > MANIFEST_BYTES_MAX {
             return Err(SnapshotError::corrupt(
                 &path,
+                Damage::Manifest,
                 0,
                 format!("a manifest of at most {MANIFEST_BYTES_MAX} bytes"),
                 format!("{len} bytes"),
@@ -202,7 +286,7 @@ impl SnapshotManifest {
     /// Decodes and checks manifest bytes (`path` only names them in errors).
     pub fn decode(path: &Path, bytes: &[u8]) -> Result<Self> {
         let bad = |offset: usize, expected: &str, found: String| {
-            SnapshotError::corrupt(path, offset as u64, expected, found)
+            SnapshotError::corrupt(path, Damage::Manifest, offset as u64, expected, found)
         };
         let Some(newline) = bytes.iter().position(|&b| b == b'\n') else {
             return Err(bad(
@@ -244,8 +328,29 @@ impl SnapshotManifest {
         let table_id: [u8; 16] = key(&wire.table_id, "table_id")?
             .try_into()
             .map_err(|_| bad(0, "a 16-byte table_id", wire.table_id.clone()))?;
+        let number = |text: &str, digits: usize, what: &str| {
+            let wrong = || {
+                bad(
+                    0,
+                    &format!("{what}: {digits} lowercase hex digits"),
+                    text.to_owned(),
+                )
+            };
+            if text.len() != digits || unhex(text).is_none() {
+                return Err(wrong());
+            }
+            u128::from_str_radix(text, 16).map_err(|_| wrong())
+        };
+        let fingerprint = |f: &WireFingerprint, what: &str| -> Result<Fingerprint> {
+            Ok(Fingerprint {
+                items: f.items,
+                item_bytes: f.item_bytes,
+                hash: number(&f.hash, 32, &format!("{what} fingerprint hash"))?,
+            })
+        };
         let mut files = Vec::with_capacity(wire.files.len());
-        for f in &wire.files {
+        for (i, f) in wire.files.iter().enumerate() {
+            let footer = number(&f.footer_xxh3_64, 16, &format!("file {i} footer_xxh3_64"))?;
             files.push(FileEntry {
                 name: f.name.clone(),
                 size_bytes: f.size_bytes,
@@ -253,14 +358,23 @@ impl SnapshotManifest {
                 first_key: key(&f.first_key, "first_key")?,
                 last_key: key(&f.last_key, "last_key")?,
                 xxh3_128: f.xxh3_128.clone(),
+                footer_xxh3_64: u64::try_from(footer).unwrap_or_default(),
+                fingerprint: fingerprint(&f.fingerprint, &format!("file {i}"))?,
             });
         }
+        let totals = Totals {
+            files: wire.totals.files,
+            rows: wire.totals.rows,
+            bytes: wire.totals.bytes,
+            fingerprint: fingerprint(&wire.totals.fingerprint, "totals")?,
+        };
         let manifest = Self {
             format_version: wire.format_version,
             table_id,
             lsn: wire.lsn,
+            base_lsn: wire.base_lsn,
             files,
-            totals: wire.totals,
+            totals,
         };
         manifest.check(path)?;
         Ok(manifest)
@@ -268,12 +382,19 @@ impl SnapshotManifest {
 
     /// The rules of a manifest's content (offsets name the JSON line, at 0).
     fn check(&self, path: &Path) -> Result<()> {
-        let bad =
-            |expected: String, found: String| SnapshotError::corrupt(path, 0, expected, found);
+        let bad = |expected: String, found: String| {
+            SnapshotError::corrupt(path, Damage::Manifest, 0, expected, found)
+        };
         if self.format_version != FORMAT_VERSION {
             return Err(bad(
                 format!("format_version {FORMAT_VERSION}"),
                 self.format_version.to_string(),
+            ));
+        }
+        if self.base_lsn > self.lsn {
+            return Err(bad(
+                format!("base_lsn <= lsn {}", self.lsn),
+                format!("base_lsn {}", self.base_lsn),
             ));
         }
         let smallest = FIRST_BLOCK_OFFSET + TRAILER_BYTES as u64;
@@ -285,10 +406,11 @@ impl SnapshotManifest {
                 || f.first_key.is_empty()
                 || f.first_key > f.last_key
                 || !hash_ok
+                || f.fingerprint.items != f.row_count
             {
                 return Err(bad(
                     format!(
-                        "file {i}: a .snap name, at least {smallest} bytes, rows, first_key <= last_key, a 128-bit hash"
+                        "file {i}: a .snap name, at least {smallest} bytes, rows, first_key <= last_key, a 128-bit hash, a fingerprint of row_count items"
                     ),
                     format!("{f:?}"),
                 ));
@@ -305,11 +427,7 @@ impl SnapshotManifest {
                 ));
             }
         }
-        let totals = Totals {
-            files: self.files.len() as u64,
-            rows: self.files.iter().map(|f| f.row_count).sum(),
-            bytes: self.files.iter().map(|f| f.size_bytes).sum(),
-        };
+        let totals = Totals::of(&self.files);
         if totals != self.totals {
             return Err(bad(
                 format!("totals {totals:?}"),

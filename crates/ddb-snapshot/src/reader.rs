@@ -11,14 +11,14 @@ use ddb_model::ScalarAttributeType;
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::block::decode_block;
-use crate::error::{Result, SnapshotError};
+use crate::error::{Damage, Result, SnapshotError};
 use crate::footer::{BlockMeta, Footer};
 use crate::format::{
     BLOCK_ALIGNMENT, FIRST_BLOCK_OFFSET, FileHeader, FormatError, HEADER_BYTES, TRAILER_BYTES,
     Trailer, align_up, check_zero,
 };
 use crate::row::{Columns, Row};
-use crate::scan::{Filter, Scan};
+use crate::scan::{FileRef, Filter, Scan};
 
 /// An open, checked snapshot file.
 #[derive(Debug)]
@@ -138,7 +138,8 @@ pub(crate) fn decode_runs(
         let read_end = base + bytes.len() as u64;
         if base <= end && read_end > end {
             let from = usize::try_from(end - base).unwrap_or(usize::MAX);
-            check_zero(bytes, from, bytes.len(), base).map_err(|e| corrupt_at(path, e))?;
+            check_zero(bytes, from, bytes.len(), base)
+                .map_err(|e| corrupt_at(path, Damage::Padding, e))?;
         }
     }
     decode_block(path, meta, columns, |c| {
@@ -151,8 +152,8 @@ pub(crate) fn decode_runs(
     })
 }
 
-pub(crate) fn corrupt_at(path: &Path, e: FormatError) -> SnapshotError {
-    SnapshotError::corrupt(path, e.offset, e.expected, e.found)
+pub(crate) fn corrupt_at(path: &Path, damage: Damage, e: FormatError) -> SnapshotError {
+    SnapshotError::corrupt(path, damage, e.offset, e.expected, e.found)
 }
 
 impl SnapshotFile {
@@ -183,6 +184,7 @@ impl SnapshotFile {
         if len < smallest {
             return Err(SnapshotError::corrupt(
                 path,
+                Damage::Size,
                 len,
                 format!("a file of at least {smallest} bytes"),
                 format!("{len} bytes"),
@@ -190,8 +192,9 @@ impl SnapshotFile {
         }
         let slot = read_aligned(&*file, path, 0..FIRST_BLOCK_OFFSET)?;
         let slot = slot.bytes();
-        let header = FileHeader::decode(slot).map_err(|e| corrupt_at(path, e))?;
-        check_zero(slot, HEADER_BYTES, slot.len(), 0).map_err(|e| corrupt_at(path, e))?;
+        let header = FileHeader::decode(slot).map_err(|e| corrupt_at(path, Damage::Header, e))?;
+        check_zero(slot, HEADER_BYTES, slot.len(), 0)
+            .map_err(|e| corrupt_at(path, Damage::Padding, e))?;
 
         let trailer_at = len - TRAILER_BYTES as u64;
         let tail = read_aligned(&*file, path, trailer_at..len)?;
@@ -200,7 +203,8 @@ impl SnapshotFile {
             .bytes()
             .get(skip..skip + TRAILER_BYTES)
             .unwrap_or_default();
-        let trailer = Trailer::decode(trailer, trailer_at).map_err(|e| corrupt_at(path, e))?;
+        let trailer = Trailer::decode(trailer, trailer_at)
+            .map_err(|e| corrupt_at(path, Damage::Trailer, e))?;
 
         let footer_end = trailer.footer_offset + trailer.footer_bytes;
         let footer_read = if tail.base() <= trailer.footer_offset {
@@ -215,12 +219,14 @@ impl SnapshotFile {
         if computed != trailer.footer_checksum {
             return Err(SnapshotError::corrupt(
                 path,
+                Damage::Footer,
                 trailer.footer_offset,
                 format!("a footer with checksum {:#018x}", trailer.footer_checksum),
                 format!("checksum {computed:#018x}"),
             ));
         }
-        let footer = Footer::decode(footer, &trailer).map_err(|e| corrupt_at(path, e))?;
+        let footer =
+            Footer::decode(footer, &trailer).map_err(|e| corrupt_at(path, Damage::Footer, e))?;
         Ok(Self {
             io,
             path: path.to_path_buf(),
@@ -269,6 +275,11 @@ impl SnapshotFile {
         (first.unwrap_or_default(), last.unwrap_or_default())
     }
 
+    /// The trailer's checksum of the footer (what a manifest entry's `footer_xxh3_64` names).
+    pub fn footer_checksum(&self) -> u64 {
+        self.trailer.footer_checksum
+    }
+
     /// The file offset where the footer starts (the end of the last block's padding).
     pub fn footer_offset(&self) -> u64 {
         self.trailer.footer_offset
@@ -313,7 +324,17 @@ impl SnapshotFile {
     /// blocks front to back through the sequential reader (read-ahead) and checks the zero
     /// padding between them; a projection reads only the selected chunks of each block.
     pub fn scan(&self, range: (Bound<&[u8]>, Bound<&[u8]>), columns: Columns) -> Scan<'_> {
-        Scan::new(self, range, columns)
+        Scan::new(FileRef::Borrowed(self), range, columns)
+    }
+
+    /// [`SnapshotFile::scan`] by a scan that holds the file (it closes when the scan and
+    /// every other holder are dropped).
+    pub fn scan_shared(
+        self: Arc<Self>,
+        range: (Bound<&[u8]>, Bound<&[u8]>),
+        columns: Columns,
+    ) -> Scan<'static> {
+        Scan::new(FileRef::Shared(self), range, columns)
     }
 
     /// Rows whose keys lie in `range` and whose typed attribute `attribute_index` (in the
@@ -341,10 +362,12 @@ impl SnapshotFile {
             Bound::Excluded(v) => Bound::Excluded(v.to_vec()),
             Bound::Unbounded => Bound::Unbounded,
         };
-        Ok(Scan::new(self, range, columns).with_filter(Filter {
-            attribute: attribute_index,
-            lower: owned(lower),
-            upper: owned(upper),
-        }))
+        Ok(
+            Scan::new(FileRef::Borrowed(self), range, columns).with_filter(Filter {
+                attribute: attribute_index,
+                lower: owned(lower),
+                upper: owned(upper),
+            }),
+        )
     }
 }

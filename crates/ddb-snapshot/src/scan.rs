@@ -7,15 +7,34 @@ use std::sync::Arc;
 use ddb_io::{ChunkReader, ReadAhead, error_at};
 
 use crate::block::decode_block;
-use crate::error::{Result, SnapshotError};
+use crate::error::{Damage, Result, SnapshotError};
 use crate::footer::BlockMeta;
 use crate::format::{align_up, check_zero};
 use crate::reader::{SnapshotFile, corrupt_at, decode_runs, selected_ranges, selected_runs};
 use crate::row::{Columns, Row};
 
+/// The file a scan reads: borrowed, or shared by the scan (a reader that opens files lazily
+/// hands each scan its file, so no more than the files being scanned are open).
+#[derive(Debug, Clone)]
+pub(crate) enum FileRef<'a> {
+    Borrowed(&'a SnapshotFile),
+    Shared(Arc<SnapshotFile>),
+}
+
+impl std::ops::Deref for FileRef<'_> {
+    type Target = SnapshotFile;
+
+    fn deref(&self) -> &SnapshotFile {
+        match self {
+            FileRef::Borrowed(file) => file,
+            FileRef::Shared(file) => file,
+        }
+    }
+}
+
 /// An iterator over the rows of a key range of one file. After an error it ends.
 pub struct Scan<'a> {
-    file: &'a SnapshotFile,
+    file: FileRef<'a>,
     start: Bound<Vec<u8>>,
     end: Bound<Vec<u8>>,
     columns: Columns,
@@ -160,7 +179,7 @@ fn owned(bound: Bound<&[u8]>) -> Bound<Vec<u8>> {
 
 impl<'a> Scan<'a> {
     pub(crate) fn new(
-        file: &'a SnapshotFile,
+        file: FileRef<'a>,
         range: (Bound<&[u8]>, Bound<&[u8]>),
         columns: Columns,
     ) -> Self {
@@ -238,7 +257,8 @@ impl<'a> Scan<'a> {
 
     /// Reads block `index` whole (chunks and padding) from the sequential reader.
     fn read_sequential(&mut self, index: usize) -> Result<Vec<Row>> {
-        let file = self.file;
+        let handle = self.file.clone();
+        let file: &SnapshotFile = &handle;
         let blocks = file.blocks();
         let meta = blocks
             .get(index)
@@ -272,6 +292,7 @@ impl<'a> Scan<'a> {
                 None => {
                     return Err(SnapshotError::corrupt(
                         &file.path,
+                        Damage::Size,
                         self.pending_at + self.pending.len() as u64,
                         format!("block bytes up to {padded_end}"),
                         "end of file",
@@ -283,7 +304,7 @@ impl<'a> Scan<'a> {
         let block_len = usize::try_from(meta.end() - meta.offset).unwrap_or_default();
         let bytes = self.pending.get(skip..need).unwrap_or_default();
         check_zero(bytes, block_len, bytes.len(), meta.offset)
-            .map_err(|e| corrupt_at(&file.path, e))?;
+            .map_err(|e| corrupt_at(&file.path, Damage::Padding, e))?;
         let rows = decode_block(&file.path, meta, self.columns, |c| {
             let from = usize::try_from(meta.chunk_offset(c) - meta.offset).ok()?;
             let to = usize::try_from(meta.chunk_offset(c + 1) - meta.offset).ok()?;
@@ -296,7 +317,8 @@ impl<'a> Scan<'a> {
 
     /// Reads block `index`'s selected chunks from the projected ranges.
     fn read_projected(&mut self, index: usize) -> Result<Vec<Row>> {
-        let file = self.file;
+        let handle = self.file.clone();
+        let file: &SnapshotFile = &handle;
         let blocks = file.blocks();
         let meta = blocks
             .get(index)
@@ -320,6 +342,7 @@ impl<'a> Scan<'a> {
             if base + (bytes.len() as u64) < wanted {
                 return Err(SnapshotError::corrupt(
                     &file.path,
+                    Damage::Size,
                     base + bytes.len() as u64,
                     format!("chunk bytes up to {wanted}"),
                     "end of file",

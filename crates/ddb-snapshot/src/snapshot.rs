@@ -1,27 +1,51 @@
 //! Reading a whole snapshot: the files its manifest names, as one key-ordered sequence.
+//!
+//! Memory does not grow with the snapshot: the reader holds the manifest (a few hundred bytes
+//! a file) and opens a file — decoding its block index — only while it is being read. Scans
+//! open each file in turn and close it when they move on; point lookups keep the few files
+//! they touched last open ([`OPEN_FILES_CACHED`]).
 
+use std::collections::VecDeque;
 use std::ops::Bound;
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use ddb_io::Io;
 
-use crate::error::{Result, SnapshotError};
-use crate::manifest::SnapshotManifest;
+use crate::error::{Damage, Result, SnapshotError};
+use crate::manifest::{FileEntry, SnapshotManifest, hex};
 use crate::reader::SnapshotFile;
 use crate::row::{Columns, Row};
-use crate::scan::Scan;
 
-/// The files of a published snapshot, opened and checked against the manifest.
-#[derive(Debug)]
+/// Files a reader keeps open for point lookups.
+pub const OPEN_FILES_CACHED: usize = 4;
+
+/// A published snapshot: its checked manifest, and its files opened on demand, each checked
+/// against its manifest entry when opened.
 pub struct SnapshotReader {
+    io: Arc<dyn Io>,
+    dir: PathBuf,
     manifest: SnapshotManifest,
-    files: Vec<SnapshotFile>,
+    direct: bool,
+    /// The files point lookups opened last, by index, most recent last.
+    cached: Mutex<VecDeque<(usize, Arc<SnapshotFile>)>>,
+}
+
+impl std::fmt::Debug for SnapshotReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SnapshotReader")
+            .field("dir", &self.dir)
+            .field("lsn", &self.manifest.lsn)
+            .field("files", &self.manifest.files.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl SnapshotReader {
-    /// Loads the manifest of `dir` and opens every file it names, checking each file's
-    /// size, table, LSN, rows and key range against it (the whole-file hash is `verify`'s).
+    /// Loads the manifest of `dir` and opens every file it names once, checking each against
+    /// its entry (size, table, LSN, rows, key range and footer checksum; see
+    /// [`SnapshotReader::open_file`]), so that a missing or replaced file is reported here.
+    /// The files are closed again; reads open them as needed.
     pub fn open(io: Arc<dyn Io>, dir: &Path) -> Result<Self> {
         Self::open_with(io, dir, false)
     }
@@ -34,59 +58,154 @@ impl SnapshotReader {
 
     fn open_with(io: Arc<dyn Io>, dir: &Path, direct: bool) -> Result<Self> {
         let manifest = SnapshotManifest::load(&*io, dir)?;
-        let mut files = Vec::with_capacity(manifest.files.len());
-        for entry in &manifest.files {
-            let path = dir.join(&entry.name);
-            let file = if direct {
-                SnapshotFile::open_direct(Arc::clone(&io), &path)?
-            } else {
-                SnapshotFile::open(Arc::clone(&io), &path)?
-            };
-            let (first, last) = file.key_range();
-            if file.size_bytes() != entry.size_bytes
-                || file.row_count() != entry.row_count
-                || file.table_id() != manifest.table_id
-                || file.lsn() != manifest.lsn
-                || first != entry.first_key.as_slice()
-                || last != entry.last_key.as_slice()
-            {
-                return Err(SnapshotError::corrupt(
-                    file.path(),
-                    0,
-                    "a file matching its manifest entry (size, rows, table, LSN, keys)",
-                    "a different file",
-                ));
-            }
-            files.push(file);
+        let reader = Self {
+            io,
+            dir: dir.to_path_buf(),
+            manifest,
+            direct,
+            cached: Mutex::new(VecDeque::new()),
+        };
+        for index in 0..reader.manifest.files.len() {
+            reader.open_file(index)?;
         }
-        Ok(Self { manifest, files })
+        Ok(reader)
     }
 
     pub fn manifest(&self) -> &SnapshotManifest {
         &self.manifest
     }
 
-    pub fn files(&self) -> &[SnapshotFile] {
-        &self.files
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
-    /// The row with `key`, if any.
+    /// Opens file `index` of the manifest and checks it against its entry. The footer checksum
+    /// binds the file's content to the entry: the footer holds every chunk's checksum and
+    /// every block's position, and each chunk is checked against it when read, so a file that
+    /// passes this check and its reads is the one the manifest committed (padding aside, which
+    /// reads check is zero). The whole-file hash is [`crate::verify`]'s.
+    pub fn open_file(&self, index: usize) -> Result<SnapshotFile> {
+        let entry = self.manifest.files.get(index).ok_or_else(|| {
+            SnapshotError::InvalidInput(format!(
+                "file {index} of a snapshot of {} files",
+                self.manifest.files.len()
+            ))
+        })?;
+        let path = self.dir.join(&entry.name);
+        let file = if self.direct {
+            SnapshotFile::open_direct(Arc::clone(&self.io), &path)?
+        } else {
+            SnapshotFile::open(Arc::clone(&self.io), &path)?
+        };
+        check_entry(&file, entry, &self.manifest)?;
+        Ok(file)
+    }
+
+    /// File `index`, from the lookup cache or opened (and then cached).
+    fn cached_file(&self, index: usize) -> Result<Arc<SnapshotFile>> {
+        {
+            let mut cached = self.cached.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(at) = cached.iter().position(|(i, _)| *i == index) {
+                let hit = cached.remove(at);
+                if let Some((_, file)) = hit {
+                    cached.push_back((index, Arc::clone(&file)));
+                    return Ok(file);
+                }
+            }
+        }
+        let file = Arc::new(self.open_file(index)?);
+        let mut cached = self.cached.lock().unwrap_or_else(PoisonError::into_inner);
+        if cached.len() >= OPEN_FILES_CACHED {
+            cached.pop_front();
+        }
+        cached.push_back((index, Arc::clone(&file)));
+        Ok(file)
+    }
+
+    /// The indexes of the files whose key ranges meet `range`.
+    pub fn files_in(&self, range: (Bound<&[u8]>, Bound<&[u8]>)) -> std::ops::Range<usize> {
+        let files = &self.manifest.files;
+        let first = match range.0 {
+            Bound::Included(l) => files.partition_point(|f| f.last_key.as_slice() < l),
+            Bound::Excluded(l) => files.partition_point(|f| f.last_key.as_slice() <= l),
+            Bound::Unbounded => 0,
+        };
+        let end = match range.1 {
+            Bound::Included(u) => files.partition_point(|f| f.first_key.as_slice() <= u),
+            Bound::Excluded(u) => files.partition_point(|f| f.first_key.as_slice() < u),
+            Bound::Unbounded => files.len(),
+        };
+        first..end.max(first)
+    }
+
+    /// The row with `key`, if any: the manifest's key ranges pick the file, its block index
+    /// the block.
     pub fn get(&self, key: &[u8]) -> Result<Option<Row>> {
-        let index = self.files.partition_point(|f| f.key_range().1 < key);
-        match self.files.get(index) {
-            Some(file) => file.get(key),
-            None => Ok(None),
+        let files = &self.manifest.files;
+        let index = files.partition_point(|f| f.last_key.as_slice() < key);
+        match files.get(index) {
+            Some(entry) if entry.first_key.as_slice() <= key => self.cached_file(index)?.get(key),
+            _ => Ok(None),
         }
     }
 
-    /// Rows in `range` across all files, in key order.
+    /// Rows in `range` across all files, in key order. Files are opened one at a time, as the
+    /// scan reaches them, and closed when it moves on.
     pub fn scan<'a>(
         &'a self,
         range: (Bound<&'a [u8]>, Bound<&'a [u8]>),
         columns: Columns,
-    ) -> impl Iterator<Item = Result<Row>> + 'a {
-        self.files
-            .iter()
-            .flat_map(move |file| -> Scan<'a> { file.scan(range, columns) })
+    ) -> impl Iterator<Item = Result<Row>> + Send + 'a {
+        self.files_in(range).flat_map(move |index| {
+            let scan: Box<dyn Iterator<Item = Result<Row>> + Send> = match self.open_file(index) {
+                Ok(file) => Box::new(Arc::new(file).scan_shared(range, columns)),
+                Err(e) => Box::new(std::iter::once(Err(e))),
+            };
+            scan
+        })
     }
+}
+
+/// Checks an opened file against its manifest entry.
+pub(crate) fn check_entry(
+    file: &SnapshotFile,
+    entry: &FileEntry,
+    manifest: &SnapshotManifest,
+) -> Result<()> {
+    let (first, last) = file.key_range();
+    if file.size_bytes() != entry.size_bytes
+        || file.row_count() != entry.row_count
+        || file.table_id() != manifest.table_id
+        || file.lsn() != manifest.lsn
+        || first != entry.first_key.as_slice()
+        || last != entry.last_key.as_slice()
+        || file.footer_checksum() != entry.footer_xxh3_64
+    {
+        return Err(SnapshotError::corrupt(
+            file.path(),
+            Damage::Mismatch,
+            0,
+            format!(
+                "the file of the manifest entry: {} bytes, table {}, LSN {}, {} rows, keys {}..={}, footer {:016x}",
+                entry.size_bytes,
+                hex(&manifest.table_id),
+                manifest.lsn,
+                entry.row_count,
+                hex(&entry.first_key),
+                hex(&entry.last_key),
+                entry.footer_xxh3_64
+            ),
+            format!(
+                "{} bytes, table {}, LSN {}, {} rows, keys {}..={}, footer {:016x}",
+                file.size_bytes(),
+                hex(&file.table_id()),
+                file.lsn(),
+                file.row_count(),
+                hex(first),
+                hex(last),
+                file.footer_checksum()
+            ),
+        ));
+    }
+    Ok(())
 }

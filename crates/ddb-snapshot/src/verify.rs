@@ -1,17 +1,24 @@
 //! Verification of a snapshot file or a whole snapshot (its manifest and every file it names).
-//! Deep verification decodes everything: every chunk's checksum and contents, key order within
-//! and across blocks, row counts, zone maps and every padding byte.
+//! Plain verification checks every byte's checksum: a file in a snapshot through its manifest's
+//! whole-file hash, a lone file chunk by chunk. Deep verification decodes everything: every
+//! chunk's checksum and contents, key order within and across blocks, row counts, zone maps,
+//! every padding byte, and the fingerprint of the rows against the manifest's.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ddb_io::{Io, OpenOptions, ReadAhead, error_at};
+use ddb_model::Fingerprint;
 use xxhash_rust::xxh3::Xxh3;
 
-use crate::error::{Result, SnapshotError};
-use crate::manifest::{FileEntry, MANIFEST_FILE_NAME, SnapshotManifest, hex};
+use crate::chunk;
+use crate::error::{Damage, Result, SnapshotError};
+use crate::format::{FIRST_BLOCK_OFFSET, align_up, check_zero};
+use crate::manifest::{FileEntry, MANIFEST_FILE_NAME, SnapshotManifest};
 use crate::reader::SnapshotFile;
+use crate::reader::corrupt_at;
 use crate::row::Columns;
+use crate::snapshot::check_entry;
 
 /// What a verification found.
 #[derive(Debug, Default)]
@@ -50,7 +57,7 @@ pub fn verify(io: Arc<dyn Io>, path: &Path, deep: bool) -> Report {
     match manifest_dir {
         Some(dir) => verify_snapshot(&io, &dir, deep, &mut report),
         None => {
-            if let Err(e) = verify_file(&io, path, deep, &mut report) {
+            if let Err(e) = verify_file(&io, path, None, deep, &mut report) {
                 report.errors.push(e);
             }
         }
@@ -69,15 +76,15 @@ fn verify_snapshot(io: &Arc<dyn Io>, dir: &Path, deep: bool, report: &mut Report
     for entry in &manifest.files {
         let path = dir.join(&entry.name);
         let checked = check_listed(io, &path, entry, &manifest)
-            .and_then(|()| verify_file(io, &path, deep, report));
+            .and_then(|()| verify_file(io, &path, Some(entry), deep, report));
         if let Err(e) = checked {
             report.errors.push(e);
         }
     }
 }
 
-/// Checks a file against its manifest entry: size, whole-file hash, and (from its header and
-/// footer) table, LSN, rows and key range.
+/// Checks a file against its manifest entry: size, whole-file hash, and (from its header,
+/// trailer and footer) table, LSN, rows, key range and footer checksum.
 fn check_listed(
     io: &Arc<dyn Io>,
     path: &Path,
@@ -91,6 +98,7 @@ fn check_listed(
     if len != entry.size_bytes {
         return Err(SnapshotError::corrupt(
             path,
+            Damage::Mismatch,
             len.min(entry.size_bytes),
             format!("{} bytes (manifest)", entry.size_bytes),
             format!("{len} bytes"),
@@ -107,87 +115,154 @@ fn check_listed(
     if computed != entry.xxh3_128 {
         return Err(SnapshotError::corrupt(
             path,
+            Damage::Mismatch,
             0,
             format!("xxh3-128 {} (manifest)", entry.xxh3_128),
             computed,
         ));
     }
     let snap = SnapshotFile::open(Arc::clone(io), path)?;
-    let (first, last) = snap.key_range();
-    if snap.table_id() != manifest.table_id
-        || snap.lsn() != manifest.lsn
-        || snap.row_count() != entry.row_count
-        || first != entry.first_key.as_slice()
-        || last != entry.last_key.as_slice()
-    {
-        return Err(SnapshotError::corrupt(
-            path,
-            0,
-            format!(
-                "table {}, LSN {}, {} rows, keys {}..={} (manifest)",
-                hex(&manifest.table_id),
-                manifest.lsn,
-                entry.row_count,
-                hex(&entry.first_key),
-                hex(&entry.last_key)
-            ),
-            format!(
-                "table {}, LSN {}, {} rows, keys {}..={}",
-                hex(&snap.table_id()),
-                snap.lsn(),
-                snap.row_count(),
-                hex(first),
-                hex(last)
-            ),
-        ));
-    }
-    Ok(())
+    check_entry(&snap, entry, manifest)
 }
 
-fn verify_file(io: &Arc<dyn Io>, path: &Path, deep: bool, report: &mut Report) -> Result<()> {
+/// Verifies one file: at open its header, trailer and footer; then, deep, every block decoded
+/// (and the fingerprint of its rows against `entry`'s); not deep, for a file without a
+/// manifest entry (whose whole-file hash would have covered it), every chunk's checksum and
+/// every padding byte, without decompressing.
+fn verify_file(
+    io: &Arc<dyn Io>,
+    path: &Path,
+    entry: Option<&FileEntry>,
+    deep: bool,
+    report: &mut Report,
+) -> Result<()> {
     let snap = SnapshotFile::open(Arc::clone(io), path)?;
     report.files += 1;
     report.blocks += snap.blocks().len() as u64;
     if deep {
-        let mut rows = 0u64;
-        let mut damaged = false;
-        let mut next = 0usize;
-        let all = (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded);
-        // After a damaged block, checking resumes at the next one: the footer (checked at
-        // open) locates every block independently.
-        while next < snap.blocks().len() {
-            let mut scan = snap.scan(all, Columns::ALL).starting_at_block(next);
-            let mut failed = None;
-            for row in scan.by_ref() {
-                match row {
-                    Ok(_) => rows += 1,
-                    Err(e) => {
-                        failed = Some(e);
-                        break;
-                    }
-                }
-            }
-            next = scan.next_block();
-            match failed {
-                Some(e) => {
-                    damaged = true;
-                    report.errors.push(e);
-                }
-                None => break,
-            }
-        }
-        if damaged {
+        let Some(fingerprint) = verify_blocks(&snap, report)? else {
             return Ok(());
-        }
-        if rows != snap.row_count() {
+        };
+        if let Some(entry) = entry.filter(|e| e.fingerprint != fingerprint) {
             return Err(SnapshotError::corrupt(
                 path,
-                snap.footer_offset(),
-                format!("{} rows", snap.row_count()),
-                rows.to_string(),
+                Damage::Mismatch,
+                0,
+                format!(
+                    "rows with the manifest's fingerprint {:?}",
+                    entry.fingerprint
+                ),
+                format!("{fingerprint:?}"),
             ));
         }
+    } else if entry.is_none() && !check_checksums(io, &snap, report)? {
+        return Ok(());
     }
     report.rows += snap.row_count();
     Ok(())
+}
+
+/// Decodes every block; reports each damaged block and returns `None` if there was one, else
+/// the fingerprint of the rows.
+fn verify_blocks(snap: &SnapshotFile, report: &mut Report) -> Result<Option<Fingerprint>> {
+    let mut fingerprint = Fingerprint::default();
+    let mut damaged = false;
+    let mut next = 0usize;
+    let all = (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded);
+    // After a damaged block, checking resumes at the next one: the footer (checked at
+    // open) locates every block independently.
+    while next < snap.blocks().len() {
+        let mut scan = snap.scan(all, Columns::ALL).starting_at_block(next);
+        let mut failed = None;
+        for row in scan.by_ref() {
+            match row {
+                Ok(row) => fingerprint.add(&row.key, &row.item),
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        next = scan.next_block();
+        match failed {
+            Some(e) => {
+                damaged = true;
+                report.errors.push(e);
+            }
+            None => break,
+        }
+    }
+    if damaged {
+        return Ok(None);
+    }
+    if fingerprint.items != snap.row_count() {
+        return Err(SnapshotError::corrupt(
+            snap.path(),
+            Damage::Footer,
+            snap.footer_offset(),
+            format!("{} rows", snap.row_count()),
+            fingerprint.items.to_string(),
+        ));
+    }
+    Ok(Some(fingerprint))
+}
+
+/// Reads the blocks front to back and checks each chunk's size and checksum and the zero
+/// padding after each block: every byte between the header slot and the footer, without
+/// decompressing anything. Reports the first finding of each damaged block (the footer locates
+/// the next one regardless) and returns whether there was none.
+fn check_checksums(io: &Arc<dyn Io>, snap: &SnapshotFile, report: &mut Report) -> Result<bool> {
+    let path = snap.path();
+    let end = snap.footer_offset();
+    let mut reader = io
+        .read_sequential(
+            Arc::clone(&snap.file),
+            FIRST_BLOCK_OFFSET..end,
+            ReadAhead::default(),
+        )
+        .map_err(|e| error_at("read", path, e))?;
+    let errors_before = report.errors.len();
+    let mut pending: Vec<u8> = Vec::new();
+    let mut pending_at = FIRST_BLOCK_OFFSET;
+    for meta in snap.blocks() {
+        let padded_end = align_up(meta.end()).unwrap_or(u64::MAX).min(end);
+        let need = usize::try_from(padded_end - pending_at).unwrap_or(usize::MAX);
+        while pending.len() < need {
+            match reader.next_chunk().map_err(|e| error_at("read", path, e))? {
+                Some((_, bytes)) => pending.extend_from_slice(bytes),
+                None => {
+                    return Err(SnapshotError::corrupt(
+                        path,
+                        Damage::Size,
+                        pending_at + pending.len() as u64,
+                        format!("block bytes up to {padded_end}"),
+                        "end of file",
+                    ));
+                }
+            }
+        }
+        let block = pending.get(..need).unwrap_or_default();
+        let checked = meta
+            .chunks
+            .iter()
+            .enumerate()
+            .try_for_each(|(c, chunk_meta)| {
+                let at = |offset: u64| usize::try_from(offset - pending_at).unwrap_or(usize::MAX);
+                let stored = block
+                    .get(at(meta.chunk_offset(c))..at(meta.chunk_offset(c + 1)))
+                    .unwrap_or_default();
+                chunk::check(path, meta.chunk_offset(c), chunk_meta, stored)
+            })
+            .and_then(|()| {
+                let block_end = usize::try_from(meta.end() - pending_at).unwrap_or(usize::MAX);
+                check_zero(block, block_end, block.len(), pending_at)
+                    .map_err(|e| corrupt_at(path, Damage::Padding, e))
+            });
+        if let Err(e) = checked {
+            report.errors.push(e);
+        }
+        pending.drain(..need.min(pending.len()));
+        pending_at = padded_end;
+    }
+    Ok(report.errors.len() == errors_before)
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ddb_io::{ChunkWriter, Io, IoFile, OpenOptions, WriteBehind, error_at};
-use ddb_model::ScalarAttributeType;
+use ddb_model::{Fingerprint, ScalarAttributeType};
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::chunk;
@@ -30,14 +30,18 @@ pub struct WriterOptions {
     pub block_bytes_target: usize,
     /// A file is finished once it reaches this many bytes (checked after each block).
     pub file_bytes_target: u64,
+    /// A file is also finished once it holds this many blocks, which bounds the block index a
+    /// writer holds and a reader decodes at open (about 100 bytes a block plus the keys and
+    /// zone maps), however well the data compresses.
+    pub file_blocks_max: usize,
     pub key_codec: Codec,
     pub attribute_codec: Codec,
     pub item_codec: Codec,
 }
 
 impl WriterOptions {
-    /// Defaults: 256 KiB blocks, 256 MiB files, lz4 for keys and typed values (decode speed),
-    /// zstd level 3 for the item JSON (ratio).
+    /// Defaults: 256 KiB blocks, 256 MiB files of at most 4096 blocks (1 GiB of raw rows), lz4
+    /// for keys and typed values (decode speed), zstd level 3 for the item JSON (ratio).
     pub fn new(
         table_id: [u8; 16],
         lsn: u64,
@@ -49,6 +53,7 @@ impl WriterOptions {
             attributes,
             block_bytes_target: 256 << 10,
             file_bytes_target: 256 << 20,
+            file_blocks_max: 4096,
             key_codec: Codec::Lz4,
             attribute_codec: Codec::Lz4,
             item_codec: Codec::Zstd(3),
@@ -84,6 +89,7 @@ struct OpenFile {
     offset: u64,
     blocks: Vec<BlockMeta>,
     rows: u64,
+    fingerprint: Fingerprint,
 }
 
 impl OpenFile {
@@ -219,9 +225,11 @@ impl SnapshotWriter {
     }
 
     fn push_unchecked(&mut self, row: &Row) -> Result<()> {
-        if self.current.is_none() {
+        let Some(file) = self.current.as_mut() else {
             self.open_file()?;
-        }
+            return self.push_unchecked(row);
+        };
+        file.fingerprint.add(&row.key, &row.item);
         let b = &mut self.block;
         chunk::push_value(&mut b.keys, &row.key)?;
         chunk::push_value(&mut b.items, &row.item)?;
@@ -253,11 +261,10 @@ impl SnapshotWriter {
         if self.block.raw_bytes() >= self.options.block_bytes_target || self.block.rows == u32::MAX
         {
             self.flush_block()?;
-            if self
-                .current
-                .as_ref()
-                .is_some_and(|f| f.offset >= self.options.file_bytes_target)
-            {
+            if self.current.as_ref().is_some_and(|f| {
+                f.offset >= self.options.file_bytes_target
+                    || f.blocks.len() >= self.options.file_blocks_max
+            }) {
                 self.finish_file()?;
             }
         }
@@ -288,6 +295,7 @@ impl SnapshotWriter {
             offset: 0,
             blocks: Vec::new(),
             rows: 0,
+            fingerprint: Fingerprint::default(),
         };
         let header = FileHeader {
             table_id: self.options.table_id,
@@ -371,6 +379,7 @@ impl SnapshotWriter {
             out,
             hash,
             offset,
+            fingerprint,
             ..
         } = file;
         let end = out.finish().map_err(|e| error_at("write", &path, e))?;
@@ -387,6 +396,8 @@ impl SnapshotWriter {
             first_key,
             last_key,
             xxh3_128: format!("{:032x}", hash.digest128()),
+            footer_xxh3_64: trailer.footer_checksum,
+            fingerprint,
         });
         Ok(())
     }

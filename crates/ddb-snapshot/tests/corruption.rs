@@ -21,7 +21,7 @@ use common::*;
 use ddb_io::{Io, StdIo};
 use ddb_snapshot::format::{HEADER_BYTES, TRAILER_BYTES};
 use ddb_snapshot::{
-    Columns, MANIFEST_FILE_NAME, Row, SnapshotError, SnapshotFile, SnapshotReader, verify,
+    Columns, Damage, MANIFEST_FILE_NAME, Row, SnapshotError, SnapshotFile, SnapshotReader, verify,
 };
 
 /// A snapshot of one file with a few blocks, and its rows.
@@ -249,21 +249,31 @@ fn verify_reports_every_damaged_block_in_file_order() {
         bytes[at as usize] ^= 0x04;
     }
     std::fs::write(&path, &bytes).unwrap();
-    let report = verify(Arc::clone(&io), &path, true);
-    let named: Vec<u64> = report
-        .errors
-        .iter()
-        .map(|e| match e {
-            SnapshotError::Corrupt {
-                path: p, offset, ..
-            } => {
-                assert_eq!(p, &path);
-                *offset
-            }
-            other => panic!("{other:?}"),
-        })
-        .collect();
-    assert_eq!(named, vec![first, second, last], "{:?}", report.errors);
-    // Shallow verification reads no block: nothing to report.
-    assert!(verify(Arc::clone(&io), &path, false).is_ok());
+    // Deep verification decodes every block; plain verification of a lone file checks every
+    // chunk's checksum and every padding byte: both name the same three places.
+    for deep in [true, false] {
+        let report = verify(Arc::clone(&io), &path, deep);
+        let named: Vec<(Damage, u64)> = report
+            .errors
+            .iter()
+            .map(|e| match e {
+                SnapshotError::Corrupt {
+                    path: p,
+                    damage,
+                    offset,
+                    ..
+                } => {
+                    assert_eq!(p, &path);
+                    (*damage, *offset)
+                }
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let expected = vec![
+            (Damage::Chunk, first),
+            (Damage::Padding, second),
+            (Damage::Chunk, last),
+        ];
+        assert_eq!(named, expected, "deep {deep}: {:?}", report.errors);
+    }
 }

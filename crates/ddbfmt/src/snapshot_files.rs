@@ -149,11 +149,13 @@ fn finding_json(path: &Path, error: &SnapshotError) -> Value {
     match error {
         SnapshotError::Corrupt {
             path,
+            damage,
             offset,
             expected,
             found,
         } => json!({
             "path": path.display().to_string(),
+            "damage": damage.name(),
             "offset": offset,
             "expected": expected,
             "found": found,
@@ -170,12 +172,14 @@ fn finding_text(path: &Path, error: &SnapshotError) -> String {
     match error {
         SnapshotError::Corrupt {
             path,
+            damage,
             offset,
             expected,
             found,
         } => format!(
-            "{}: byte {offset}: expected {expected}, found {found}",
-            path.display()
+            "{}: byte {offset}: {} damaged: expected {expected}, found {found}",
+            path.display(),
+            damage.name()
         ),
         other => format!("{}: {other}", path.display()),
     }

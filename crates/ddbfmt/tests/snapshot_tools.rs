@@ -253,6 +253,7 @@ fn a_flipped_byte_in_a_file_is_reported_with_file_and_offset() {
     assert_eq!(finding["path"], json!(file.display().to_string()));
     let offset = finding["offset"].as_u64().unwrap();
     assert!((4096..8192).contains(&offset), "{finding}");
+    assert_eq!(finding["damage"], json!("chunk"), "{finding}");
     assert!(
         finding["expected"].as_str().unwrap().contains("checksum"),
         "{finding}"
