@@ -8,12 +8,13 @@ cd "$(dirname "$0")/../fuzz"
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(item_json input_document key number create_table log_segment snapshot)
+[ ${#targets[@]} -gt 0 ] || targets=(item_json input_document key number create_table log_segment snapshot spill_run)
 command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
 export RUSTC_BOOTSTRAP=1
 
 # Seed corpora: vector inputs for the JSON decoders, vector bytes for the key decoder, vector
-# segment files for the log, vector snapshot files and manifests for the snapshot target.
+# segment files for the log, vector snapshot files and manifests for the snapshot target, vector
+# runs for the spill target.
 python3 - <<'PY'
 import json, pathlib
 root = pathlib.Path('..') / 'formats'
@@ -40,6 +41,8 @@ for d in sorted((root / 'snapshot' / 'vectors').glob('manifest-*')):
     seed('snapshot', d.name, (d / 'snapshot.manifest').read_bytes())
     for f in sorted(d.glob('*.snap')):
         seed('snapshot', d.name + '-' + f.stem, f.read_bytes())
+for f in sorted((root / 'spill' / 'vectors').glob('*.spill')):
+    seed('spill_run', f.stem, f.read_bytes())
 PY
 
 status=0

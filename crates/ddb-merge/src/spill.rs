@@ -1,5 +1,7 @@
 //! Spill runs: a sorted batch of log mutations (key → put item or delete) written to a
 //! temporary file when the in-memory map exceeds the memory budget, and read back by key range.
+//! Normative: `formats/spill/SPEC.md`; the reader's checks follow its "Reader requirements"
+//! in order, naming the offsets it names.
 //!
 //! Layout (all integers little-endian):
 //!
@@ -17,6 +19,9 @@
 //! Entry: kind (1 = put, 2 = delete), 3 reserved zero bytes, key size u32, value size u32 (0 for
 //! a delete), key, value, then xxh3-64 of everything before it in the entry. Every byte is
 //! covered by a checksum, so any damage is an error naming the file and offset.
+//!
+//! The merge reads runs through the writer's record ([`SpillRun`]: path, trailer offset, count,
+//! sparse index); [`read_run`] reads a run from its file alone (tools, tests, fuzzing).
 //!
 //! The writer keeps a sparse index (a key and offset every [`INDEX_INTERVAL_BYTES`]) in memory
 //! so that a partition reads only its key range. Runs are temporary: never synced, removed when
@@ -43,9 +48,11 @@ pub const HEADER_BYTES: usize = HEADER_CHECKSUM_OFFSET + 8;
 const _: () = assert!(HEADER_BYTES == 24);
 
 const ENTRY_KIND_OFFSET: usize = 0;
-const ENTRY_KEY_SIZE_OFFSET: usize = ENTRY_KIND_OFFSET + 4;
+const ENTRY_RESERVED_OFFSET: usize = ENTRY_KIND_OFFSET + 1;
+const ENTRY_KEY_SIZE_OFFSET: usize = ENTRY_RESERVED_OFFSET + 3;
 const ENTRY_VALUE_SIZE_OFFSET: usize = ENTRY_KEY_SIZE_OFFSET + 4;
 pub const ENTRY_HEADER_BYTES: usize = ENTRY_VALUE_SIZE_OFFSET + 4;
+const _: () = assert!(ENTRY_HEADER_BYTES == 12);
 const ENTRY_CHECKSUM_BYTES: usize = 8;
 const KIND_PUT: u8 = 1;
 const KIND_DELETE: u8 = 2;
@@ -55,6 +62,10 @@ const TRAILER_COUNT_OFFSET: usize = TRAILER_MAGIC_OFFSET + 8;
 const TRAILER_CHECKSUM_OFFSET: usize = TRAILER_COUNT_OFFSET + 8;
 pub const TRAILER_BYTES: usize = TRAILER_CHECKSUM_OFFSET + 8;
 const _: () = assert!(TRAILER_BYTES == 24);
+/// The smallest run: a header and a trailer, no entries.
+pub const MIN_RUN_BYTES: u64 = (HEADER_BYTES + TRAILER_BYTES) as u64;
+// An end magic where an entry is expected must fail as an invalid kind, never pass as an entry.
+const _: () = assert!(SPILL_END_MAGIC[0] != KIND_PUT && SPILL_END_MAGIC[0] != KIND_DELETE);
 
 /// Bytes of entries between two sparse index points.
 pub const INDEX_INTERVAL_BYTES: u64 = 64 << 10;
@@ -87,6 +98,88 @@ fn u32_at(bytes: &[u8], offset: usize) -> Option<u32> {
 fn u64_at(bytes: &[u8], offset: usize) -> Option<u64> {
     let field = bytes.get(offset..offset.checked_add(8)?)?;
     field.try_into().ok().map(u64::from_le_bytes)
+}
+
+/// The one version gate: versions this reader can read.
+fn is_known_version(version: u32) -> bool {
+    version == SPILL_VERSION
+}
+
+fn corrupt(
+    path: &Path,
+    offset: u64,
+    expected: impl Into<String>,
+    found: impl Into<String>,
+) -> MergeError {
+    MergeError::CorruptSpill {
+        path: path.to_owned(),
+        offset,
+        expected: expected.into(),
+        found: found.into(),
+    }
+}
+
+/// A failed check of a fixed-size part: the offset within the part, expected, found.
+type Damage = (u64, String, String);
+
+/// Checks a header in the spec's order: magic, checksum, version, reserved bytes zero.
+fn check_header(header: &[u8]) -> std::result::Result<(), Damage> {
+    let magic = header.get(..HEADER_VERSION_OFFSET).unwrap_or_default();
+    if magic != SPILL_MAGIC {
+        return Err((
+            HEADER_MAGIC_OFFSET as u64,
+            format!("spill magic {SPILL_MAGIC:02x?}"),
+            format!("{magic:02x?}"),
+        ));
+    }
+    let stored = u64_at(header, HEADER_CHECKSUM_OFFSET).unwrap_or_default();
+    let computed = xxh3_64(header.get(..HEADER_CHECKSUM_OFFSET).unwrap_or_default());
+    if stored != computed {
+        return Err((
+            HEADER_CHECKSUM_OFFSET as u64,
+            format!("header checksum {computed:#018x}"),
+            format!("{stored:#018x}"),
+        ));
+    }
+    let version = u32_at(header, HEADER_VERSION_OFFSET).unwrap_or_default();
+    if !is_known_version(version) {
+        return Err((
+            HEADER_VERSION_OFFSET as u64,
+            format!("format version {SPILL_VERSION}"),
+            format!("version {version}"),
+        ));
+    }
+    let reserved = u32_at(header, HEADER_RESERVED_OFFSET).unwrap_or_default();
+    if reserved != 0 {
+        return Err((
+            HEADER_RESERVED_OFFSET as u64,
+            "reserved bytes zero".to_owned(),
+            format!("{reserved:#010x}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a trailer's end magic and checksum; returns its entry count.
+fn check_trailer(trailer: &[u8]) -> std::result::Result<u64, Damage> {
+    let magic = trailer.get(..TRAILER_COUNT_OFFSET).unwrap_or_default();
+    if magic != SPILL_END_MAGIC {
+        return Err((
+            TRAILER_MAGIC_OFFSET as u64,
+            format!("end magic {SPILL_END_MAGIC:02x?}"),
+            format!("{magic:02x?}"),
+        ));
+    }
+    let stored = u64_at(trailer, TRAILER_CHECKSUM_OFFSET).unwrap_or_default();
+    let computed = xxh3_64(trailer.get(..TRAILER_CHECKSUM_OFFSET).unwrap_or_default());
+    if stored != computed {
+        return Err((
+            TRAILER_CHECKSUM_OFFSET as u64,
+            format!("trailer checksum {computed:#018x}"),
+            format!("{stored:#018x}"),
+        ));
+    }
+    Ok(u64_at(trailer, TRAILER_COUNT_OFFSET).unwrap_or_default())
 }
 
 fn encode_header() -> [u8; HEADER_BYTES] {
@@ -160,9 +253,10 @@ pub fn merge_runs(io: &dyn Io, path: &Path, inputs: &[SpillRun]) -> Result<Spill
     for run in inputs {
         run.verify_frame(io)?;
     }
+    // Whole-run scans also check each trailer's count against the entries read.
     let mut scans = inputs
         .iter()
-        .map(|run| run.scan(io, None, None))
+        .map(|run| run.scan_whole(io))
         .collect::<Result<Vec<_>>>()?;
     let mut heads = scans
         .iter_mut()
@@ -204,6 +298,8 @@ struct RunWriter<'a> {
     next_index_at: u64,
     scratch: Vec<u8>,
     entries: u64,
+    /// The key of the last entry written (meaningful once `entries > 0`).
+    last_key: Vec<u8>,
 }
 
 impl<'a> RunWriter<'a> {
@@ -225,10 +321,23 @@ impl<'a> RunWriter<'a> {
             next_index_at: offset,
             scratch: Vec::new(),
             entries: 0,
+            last_key: Vec::new(),
         })
     }
 
     fn push(&mut self, key: &[u8], mutation: &Mutation) -> Result<()> {
+        // Readers reject a run out of key order; refuse to write one (a caller bug).
+        if self.entries > 0 && self.last_key.as_slice() >= key {
+            return Err(MergeError::Io(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "spill run {}: entry {} has key {key:02x?}, not above the previous key {:02x?}",
+                    self.path.display(),
+                    self.entries,
+                    self.last_key
+                ),
+            )));
+        }
         if self.offset >= self.next_index_at {
             self.index.push((key.to_vec(), self.offset));
             self.next_index_at = self.offset + INDEX_INTERVAL_BYTES;
@@ -237,6 +346,8 @@ impl<'a> RunWriter<'a> {
         self.writer.write(&self.scratch)?;
         self.offset += self.scratch.len() as u64;
         self.entries += 1;
+        self.last_key.clear();
+        self.last_key.extend_from_slice(key);
         Ok(())
     }
 
@@ -267,12 +378,7 @@ impl SpillRun {
         expected: impl Into<String>,
         found: impl Into<String>,
     ) -> MergeError {
-        MergeError::CorruptSpill {
-            path: self.path.clone(),
-            offset,
-            expected: expected.into(),
-            found: found.into(),
-        }
+        corrupt(&self.path, offset, expected, found)
     }
 
     fn read_range(&self, io: &dyn Io, start: u64, end: u64) -> Result<Box<dyn ChunkReader>> {
@@ -284,49 +390,58 @@ impl SpillRun {
         Ok(io.read_sequential(file, start..end, read_ahead)?)
     }
 
-    /// Checks the file length, header and trailer: the bytes that no key range scan reads.
+    /// Checks the header, and the trailer at `data_end`; returns the trailer's entry count.
+    fn check_header_and_trailer(&self, io: &dyn Io) -> Result<u64> {
+        let mut bytes = ByteStream::new(self, self.read_range(io, 0, HEADER_BYTES as u64)?, 0);
+        check_header(bytes.take(HEADER_BYTES)?)
+            .map_err(|(offset, expected, found)| self.corrupt(offset, expected, found))?;
+        let trailer_end = self.data_end + TRAILER_BYTES as u64;
+        let reader = self.read_range(io, self.data_end, trailer_end)?;
+        let mut bytes = ByteStream::new(self, reader, self.data_end);
+        check_trailer(bytes.take(TRAILER_BYTES)?).map_err(|(offset, expected, found)| {
+            self.corrupt(self.data_end + offset, expected, found)
+        })
+    }
+
+    /// Checks the file length, header and trailer against the writer's record: the bytes that
+    /// no key range scan reads.
     pub fn verify_frame(&self, io: &dyn Io) -> Result<()> {
         let file = io.open(&self.path, OpenOptions::read_only())?;
         let len = file.len()?;
         let expected_len = self.data_end + TRAILER_BYTES as u64;
         if len != expected_len {
+            // Named where the file ends early, or where the unexpected bytes start.
             return Err(self.corrupt(
-                0,
+                len.min(expected_len),
                 format!("a file of {expected_len} bytes"),
                 format!("{len} bytes"),
             ));
         }
-        let mut bytes = ByteStream::new(self, self.read_range(io, 0, HEADER_BYTES as u64)?, 0);
-        let header = bytes.take(HEADER_BYTES)?;
-        if header != encode_header() {
-            let found = header.get(..HEADER_CHECKSUM_OFFSET).unwrap_or_default();
+        let count = self.check_header_and_trailer(io)?;
+        if count != self.entries {
             return Err(self.corrupt(
-                0,
-                "the spill header (magic, version 1, checksum)",
-                format!("{found:02x?}"),
-            ));
-        }
-        let mut bytes = ByteStream::new(
-            self,
-            self.read_range(io, self.data_end, len)?,
-            self.data_end,
-        );
-        let trailer = bytes.take(TRAILER_BYTES)?;
-        if trailer != encode_trailer(self.entries) {
-            let count = u64_at(trailer, TRAILER_COUNT_OFFSET).unwrap_or_default();
-            return Err(self.corrupt(
-                self.data_end,
-                format!(
-                    "the spill trailer (end magic, {} entries, checksum)",
-                    self.entries
-                ),
-                format!(
-                    "{:02x?} with count {count}",
-                    trailer.get(..8).unwrap_or_default()
-                ),
+                self.data_end + TRAILER_COUNT_OFFSET as u64,
+                format!("an entry count of {} (as written)", self.entries),
+                format!("{count}"),
             ));
         }
         Ok(())
+    }
+
+    /// Every entry, ascending; at the end the trailer's count is checked against the entries
+    /// read.
+    pub fn scan_whole<'a>(&'a self, io: &dyn Io) -> Result<RunScan<'a>> {
+        let start = HEADER_BYTES as u64;
+        let end = self.data_end.max(start);
+        Ok(RunScan {
+            bytes: ByteStream::new(self, self.read_range(io, start, end)?, start),
+            end,
+            lower: None,
+            upper: None,
+            previous: None,
+            whole: true,
+            entries_read: 0,
+        })
     }
 
     /// The entries with `lower <= key < upper`, ascending.
@@ -357,6 +472,8 @@ impl SpillRun {
             lower: lower.map(<[u8]>::to_vec),
             upper: upper.map(<[u8]>::to_vec),
             previous: None,
+            whole: false,
+            entries_read: 0,
         })
     }
 }
@@ -430,6 +547,9 @@ pub struct RunScan<'a> {
     lower: Option<Vec<u8>>,
     upper: Option<Vec<u8>>,
     previous: Option<Vec<u8>>,
+    /// The scan covers every entry, so its end checks the trailer's count.
+    whole: bool,
+    entries_read: u64,
 }
 
 impl std::fmt::Debug for RunScan<'_> {
@@ -447,9 +567,21 @@ impl RunScan<'_> {
         loop {
             let at = self.bytes.offset();
             if at >= self.end {
+                let run = self.bytes.run;
+                if self.whole && self.entries_read != run.entries {
+                    return Err(run.corrupt(
+                        run.data_end + TRAILER_COUNT_OFFSET as u64,
+                        format!(
+                            "an entry count equal to the {} entries read",
+                            self.entries_read
+                        ),
+                        format!("{}", run.entries),
+                    ));
+                }
                 return Ok(None);
             }
             let (key, mutation) = self.read_entry(at)?;
+            self.entries_read += 1;
             if self.previous.as_ref().is_some_and(|p| *p >= key) {
                 return Err(self.bytes.run.corrupt(
                     at,
@@ -469,38 +601,62 @@ impl RunScan<'_> {
         }
     }
 
+    /// Reads and checks the entry at `at`, in the spec's order: kind, reserved bytes, a
+    /// delete's value size, the sizes within the range, the checksum.
     fn read_entry(&mut self, at: u64) -> Result<(Vec<u8>, Mutation)> {
         let run = self.bytes.run;
+        // Fewer than a header's bytes before the end of the range: named at `at`.
         let header = self.bytes.take(ENTRY_HEADER_BYTES)?.to_vec();
-        let kind = header.first().copied().unwrap_or_default();
-        let reserved = header.get(1..ENTRY_KEY_SIZE_OFFSET).unwrap_or_default();
+        let kind = header.get(ENTRY_KIND_OFFSET).copied().unwrap_or_default();
+        let reserved = header
+            .get(ENTRY_RESERVED_OFFSET..ENTRY_KEY_SIZE_OFFSET)
+            .unwrap_or_default();
         let key_size = u32_at(&header, ENTRY_KEY_SIZE_OFFSET).unwrap_or_default();
         let value_size = u32_at(&header, ENTRY_VALUE_SIZE_OFFSET).unwrap_or_default();
-        if !(kind == KIND_PUT || kind == KIND_DELETE && value_size == 0)
-            || reserved.iter().any(|b| *b != 0)
-        {
+        if kind != KIND_PUT && kind != KIND_DELETE {
             return Err(run.corrupt(
-                at,
-                "an entry header (kind 1 or 2, zero reserved bytes, no value for a delete)",
-                format!("{header:02x?}"),
+                at + ENTRY_KIND_OFFSET as u64,
+                "an entry kind (1 put, 2 delete)",
+                format!("kind {kind:#04x}"),
+            ));
+        }
+        if reserved.iter().any(|b| *b != 0) {
+            return Err(run.corrupt(
+                at + ENTRY_RESERVED_OFFSET as u64,
+                "reserved bytes zero",
+                format!("{reserved:02x?}"),
+            ));
+        }
+        if kind == KIND_DELETE && value_size != 0 {
+            return Err(run.corrupt(
+                at + ENTRY_VALUE_SIZE_OFFSET as u64,
+                "value size 0 for a delete",
+                format!("{value_size}"),
+            ));
+        }
+        // Checked before anything is allocated. A range scan ends at an index point, which is
+        // an entry boundary, so no entry crosses its end either.
+        let entry_bytes = (ENTRY_HEADER_BYTES + ENTRY_CHECKSUM_BYTES) as u64
+            + u64::from(key_size)
+            + u64::from(value_size);
+        if at + entry_bytes > self.end {
+            return Err(run.corrupt(
+                at + ENTRY_KEY_SIZE_OFFSET as u64,
+                format!("an entry ending at or before byte {}", self.end),
+                format!(
+                    "key size {key_size}, value size {value_size}: ending at byte {}",
+                    at + entry_bytes
+                ),
             ));
         }
         let body_size =
             usize::try_from(u64::from(key_size) + u64::from(value_size)).map_err(|_| {
                 run.corrupt(
-                    at,
+                    at + ENTRY_KEY_SIZE_OFFSET as u64,
                     "an entry that fits in memory",
                     format!("{key_size} + {value_size} bytes"),
                 )
             })?;
-        if at + (ENTRY_HEADER_BYTES + ENTRY_CHECKSUM_BYTES) as u64 + body_size as u64 > run.data_end
-        {
-            return Err(run.corrupt(
-                at,
-                "an entry inside the run",
-                format!("key size {key_size}, value size {value_size}"),
-            ));
-        }
         let body = self.bytes.take(body_size + ENTRY_CHECKSUM_BYTES)?;
         let (data, checksum) = body.split_at(body_size);
         let stored = u64_at(checksum, 0).unwrap_or_default();
@@ -521,5 +677,196 @@ impl RunScan<'_> {
         let (key, value) = data.split_at(key_len);
         let mutation = (kind == KIND_PUT).then(|| value.to_vec());
         Ok((key.to_vec(), mutation))
+    }
+}
+
+/// Reads a whole run from its file alone, without the writer's record: the trailer is the
+/// file's last [`TRAILER_BYTES`], and every check of the spec's "Reader requirements" is made,
+/// the trailer's count included. For tools, tests and fuzzing; the merge reads through
+/// [`SpillRun`].
+pub fn read_run(io: &dyn Io, path: &Path) -> Result<Vec<(Vec<u8>, Mutation)>> {
+    let len = io.open(path, OpenOptions::read_only())?.len()?;
+    if len < MIN_RUN_BYTES {
+        return Err(corrupt(
+            path,
+            len,
+            format!("a run of at least {MIN_RUN_BYTES} bytes (header and trailer)"),
+            format!("{len} bytes"),
+        ));
+    }
+    let mut run = SpillRun {
+        path: path.to_owned(),
+        data_end: len - TRAILER_BYTES as u64,
+        entries: 0,
+        index: Vec::new(),
+    };
+    run.entries = run.check_header_and_trailer(io)?;
+    let mut scan = run.scan_whole(io)?;
+    let mut entries = Vec::new();
+    while let Some(entry) = scan.next_entry()? {
+        entries.push(entry);
+    }
+    Ok(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ddb_io::StdIo;
+
+    fn put(key: &str, item: &str) -> (Vec<u8>, Mutation) {
+        (key.as_bytes().to_vec(), Some(item.as_bytes().to_vec()))
+    }
+
+    fn sample() -> BTreeMap<Vec<u8>, Mutation> {
+        BTreeMap::from([
+            put("a", "{}"),
+            (b"b".to_vec(), None),
+            put("c", r#"{"pk":{"S":"c"}}"#),
+        ])
+    }
+
+    /// Writes `entries` as a run in a fresh directory; returns the directory and the record.
+    fn written(entries: &BTreeMap<Vec<u8>, Mutation>) -> (tempfile::TempDir, SpillRun) {
+        let dir = tempfile::tempdir().unwrap();
+        let run = write_run(&StdIo::new(), &dir.path().join("r.spill"), entries).unwrap();
+        (dir, run)
+    }
+
+    fn offset_of(result: Result<impl std::fmt::Debug>, path: &Path) -> u64 {
+        match result {
+            Err(MergeError::CorruptSpill {
+                path: p, offset, ..
+            }) => {
+                assert_eq!(p, path);
+                offset
+            }
+            other => panic!("expected a spill corruption, got {other:?}"),
+        }
+    }
+
+    /// Replaces bytes of the file at `at`.
+    fn patch(path: &Path, at: usize, bytes: &[u8]) {
+        let mut data = std::fs::read(path).unwrap();
+        data[at..at + bytes.len()].copy_from_slice(bytes);
+        std::fs::write(path, data).unwrap();
+    }
+
+    #[test]
+    fn read_run_returns_what_was_written() {
+        for entries in [BTreeMap::new(), sample()] {
+            let (_dir, run) = written(&entries);
+            assert_eq!(run.entries, entries.len() as u64);
+            run.verify_frame(&StdIo::new()).unwrap();
+            let read = read_run(&StdIo::new(), &run.path).unwrap();
+            assert_eq!(read, entries.into_iter().collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn the_writer_refuses_keys_out_of_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.spill");
+        let io = StdIo::new();
+        let mut writer = RunWriter::create(&io, &path).unwrap();
+        writer.push(b"b", &None).unwrap();
+        for key in [&b"b"[..], b"a"] {
+            match writer.push(key, &None) {
+                Err(MergeError::Io(e)) => assert_eq!(e.kind(), io::ErrorKind::InvalidInput),
+                other => panic!("key {key:?}: expected a refusal, got {other:?}"),
+            }
+        }
+        writer.push(b"c", &None).unwrap();
+        assert_eq!(writer.finish().unwrap().entries, 2);
+    }
+
+    #[test]
+    fn header_damage_is_named_at_its_field() {
+        let mut header = encode_header();
+        header[HEADER_VERSION_OFFSET] = 2;
+        let checksum = xxh3_64(&header[..HEADER_CHECKSUM_OFFSET]).to_le_bytes();
+        header[HEADER_CHECKSUM_OFFSET..].copy_from_slice(&checksum);
+        let (_dir, run) = written(&sample());
+        patch(&run.path, 0, &header);
+        assert_eq!(offset_of(run.verify_frame(&StdIo::new()), &run.path), 8);
+        assert_eq!(offset_of(read_run(&StdIo::new(), &run.path), &run.path), 8);
+
+        let mut header = encode_header();
+        header[HEADER_RESERVED_OFFSET + 3] = 1;
+        let checksum = xxh3_64(&header[..HEADER_CHECKSUM_OFFSET]).to_le_bytes();
+        header[HEADER_CHECKSUM_OFFSET..].copy_from_slice(&checksum);
+        patch(&run.path, 0, &header);
+        assert_eq!(offset_of(read_run(&StdIo::new(), &run.path), &run.path), 12);
+
+        patch(&run.path, HEADER_RESERVED_OFFSET + 3, &[0]);
+        assert_eq!(offset_of(read_run(&StdIo::new(), &run.path), &run.path), 16);
+    }
+
+    /// A trailer count that matches the writer's record but not the entries: the frame checks
+    /// pass, and only a whole scan (a run merge, `read_run`) can tell.
+    #[test]
+    fn whole_scans_check_the_count_against_the_entries_read() {
+        let (dir, run) = written(&sample());
+        let record = SpillRun {
+            entries: run.entries + 1,
+            ..run.clone()
+        };
+        patch(
+            &run.path,
+            usize::try_from(run.data_end).unwrap(),
+            &encode_trailer(record.entries),
+        );
+        let io = StdIo::new();
+        record.verify_frame(&io).unwrap();
+        let count_at = run.data_end + TRAILER_COUNT_OFFSET as u64;
+        assert_eq!(offset_of(read_run(&io, &run.path), &run.path), count_at);
+        let merged = merge_runs(&io, &dir.path().join("m.spill"), &[record]);
+        assert_eq!(offset_of(merged, &run.path), count_at);
+        // A range scan cannot check the count, and does not claim to.
+        let mut scan = run.scan(&io, None, None).unwrap();
+        while scan.next_entry().unwrap().is_some() {}
+    }
+
+    #[test]
+    fn trailing_bytes_and_truncation_are_named_where_the_file_departs() {
+        let io = StdIo::new();
+        let (_dir, run) = written(&sample());
+        let mut data = std::fs::read(&run.path).unwrap();
+        data.extend_from_slice(b"xyz");
+        std::fs::write(&run.path, &data).unwrap();
+        let end = run.data_end + TRAILER_BYTES as u64;
+        assert_eq!(offset_of(run.verify_frame(&io), &run.path), end);
+        assert_eq!(offset_of(read_run(&io, &run.path), &run.path), end + 3 - 24);
+        data.truncate(usize::try_from(run.data_end).unwrap() - 5);
+        std::fs::write(&run.path, &data).unwrap();
+        let len = data.len() as u64;
+        assert_eq!(offset_of(run.verify_frame(&io), &run.path), len);
+        assert_eq!(offset_of(read_run(&io, &run.path), &run.path), len - 24);
+    }
+
+    /// Entry fields of a put changed with the checksum recomputed, so that each field check
+    /// is what fails: named at the field (sizes: at the key size).
+    #[test]
+    fn entry_damage_is_named_at_its_field() {
+        let at = HEADER_BYTES;
+        let cases: [(usize, &[u8], usize); 5] = [
+            (ENTRY_KIND_OFFSET, &[3], ENTRY_KIND_OFFSET),
+            (ENTRY_RESERVED_OFFSET + 2, &[1], ENTRY_RESERVED_OFFSET),
+            // A delete with the put's value size 1.
+            (ENTRY_KIND_OFFSET, &[KIND_DELETE], ENTRY_VALUE_SIZE_OFFSET),
+            (ENTRY_KEY_SIZE_OFFSET, &[0xFF; 4], ENTRY_KEY_SIZE_OFFSET),
+            (ENTRY_VALUE_SIZE_OFFSET, &[0xFF; 4], ENTRY_KEY_SIZE_OFFSET),
+        ];
+        for (field, bytes, named) in cases {
+            let (_dir, run) = written(&BTreeMap::from([put("k", "v"), put("l", "w")]));
+            // 12 header bytes, key, value, checksum.
+            let mut entry = std::fs::read(&run.path).unwrap()[at..at + 22].to_vec();
+            entry[field..field + bytes.len()].copy_from_slice(bytes);
+            let checksum = xxh3_64(&entry[..14]).to_le_bytes();
+            entry[14..].copy_from_slice(&checksum);
+            patch(&run.path, at, &entry);
+            let offset = offset_of(read_run(&StdIo::new(), &run.path), &run.path);
+            assert_eq!(offset, (at + named) as u64, "field {field} = {bytes:?}");
+        }
     }
 }
