@@ -2,9 +2,9 @@
 //!
 //! DynamoDB computes these exactly (they are decimal, not floating point) and refuses a result
 //! it cannot store rather than rounding it: more than 38 significant digits, or a magnitude out
-//! of range, is the same error a number of that shape in a request gets. (Which of the errors
-//! wins when a result is both too long and too large is not documented; we report the digit
-//! count first, the order [`Number::from_parts`] checks in.)
+//! of range, is the same error a number of that shape in a request gets. A result both too long
+//! and too large is an overflow: DynamoDB checks a number's magnitude before its digit count
+//! (the order dynalite's suite, run against DynamoDB, shows for request numbers).
 
 use std::cmp::Ordering;
 
@@ -122,6 +122,12 @@ fn normalise(sign: Sign, digits: &[u8], scale: i32) -> Result<Number, NumberErro
             NumberError::Underflow
         }
     })?;
+    if exponent > crate::number::EXPONENT_MAX {
+        return Err(NumberError::Overflow);
+    }
+    if exponent < crate::number::EXPONENT_MIN {
+        return Err(NumberError::Underflow);
+    }
     Number::from_parts(sign, exponent, kept)
 }
 

@@ -95,9 +95,9 @@ impl KeyCondition {
     }
 
     /// The range of encoded keys (`crate::key` encoding, partition component first) the
-    /// condition selects: `[lower, upper)` or `[lower, upper]` as the bounds say. It holds for
-    /// table keys and for index keys (`index key ‖ table key`) alike, since every bound is a
-    /// prefix bound.
+    /// condition selects, as `(lower, upper)` bounds. It holds for table keys and for index
+    /// keys (`index key ‖ table key`) alike: what follows the queried components never moves
+    /// a key across a bound.
     pub fn encoded_bounds(&self) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
         let mut prefix = Vec::new();
         if let Some(partition) = KeyValue::from_attribute(&self.partition) {
@@ -110,18 +110,31 @@ impl KeyCondition {
             }
             bytes
         };
-        let after = |bytes: Vec<u8>| prefix_end(&bytes);
-        let whole = (Bound::Included(prefix.clone()), prefix_end(&prefix));
+        // Keys that start with whole components `c` continue with another component's tag
+        // (`S`, `N`, `B`, all below 0xFF) or end; an escaped zero inside a longer string
+        // continues with 0xFF. So `c ‖ 0xFF` is the first key past every key that starts with
+        // `c` and equals it in those components.
+        let past = |mut bytes: Vec<u8>| {
+            bytes.push(u8::MAX);
+            bytes
+        };
+        let whole = (
+            Bound::Included(prefix.clone()),
+            Bound::Excluded(past(prefix.clone())),
+        );
         let Some(sort) = &self.sort else {
             return whole;
         };
         match sort {
-            SortCondition::Eq(v) => (Bound::Included(with(v)), after(with(v))),
+            SortCondition::Eq(v) => (Bound::Included(with(v)), Bound::Excluded(past(with(v)))),
             SortCondition::Lt(v) => (whole.0, Bound::Excluded(with(v))),
-            SortCondition::Le(v) => (whole.0, after(with(v))),
-            SortCondition::Gt(v) => (lower_from(after(with(v))), whole.1),
+            SortCondition::Le(v) => (whole.0, Bound::Excluded(past(with(v)))),
+            SortCondition::Gt(v) => (Bound::Included(past(with(v))), whole.1),
             SortCondition::Ge(v) => (Bound::Included(with(v)), whole.1),
-            SortCondition::Between(low, high) => (Bound::Included(with(low)), after(with(high))),
+            SortCondition::Between(low, high) => (
+                Bound::Included(with(low)),
+                Bound::Excluded(past(with(high))),
+            ),
             SortCondition::BeginsWith(p) => {
                 // Every value starting with p encodes as tag ‖ escaped(p) ‖ …: the component
                 // without its terminator is a prefix of all of them and of nothing else.
@@ -143,14 +156,6 @@ fn prefix_end(prefix: &[u8]) -> Bound<Vec<u8>> {
         }
     }
     Bound::Unbounded
-}
-
-fn lower_from(bound: Bound<Vec<u8>>) -> Bound<Vec<u8>> {
-    match bound {
-        Bound::Excluded(bytes) => Bound::Included(bytes),
-        // Nothing sorts after a prefix of all 0xFF bytes; an empty range.
-        other => other,
-    }
 }
 
 fn invalid_operator(name: &str) -> String {
