@@ -25,6 +25,7 @@ mod projection;
 pub mod reserved;
 mod token;
 mod update;
+mod update_apply;
 mod update_parser;
 mod validate;
 
