@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod error;
+pub mod expr;
 pub mod fingerprint;
 pub mod json;
 pub mod key;

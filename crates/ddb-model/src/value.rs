@@ -173,6 +173,10 @@ impl Item {
         self.0.get(name)
     }
 
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut AttributeValue> {
+        self.0.get_mut(name)
+    }
+
     /// Sets an attribute, returning the value it replaces.
     pub fn insert(
         &mut self,
