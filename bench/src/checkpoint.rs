@@ -102,8 +102,3 @@ pub fn proc_status_kib(field: &str) -> io::Result<u64> {
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
         .ok_or_else(|| io::Error::other(format!("no {field} in /proc/self/status")))
 }
-
-/// Resets the peak RSS (`VmHWM`) to the current RSS (Linux: `5` to `/proc/self/clear_refs`).
-pub fn reset_peak_rss() -> io::Result<()> {
-    std::fs::write("/proc/self/clear_refs", b"5")
-}

@@ -203,7 +203,6 @@ impl SinkFactory for CheckpointSinks {
             attributes: self.options.attributes.clone(),
             entries: Arc::clone(&self.entries),
             rows: 0,
-            scratch: ddb_snapshot::Row::default(),
         }))
     }
 }
@@ -216,8 +215,6 @@ pub struct CheckpointSink {
     attributes: Vec<(String, ScalarAttributeType)>,
     entries: Arc<Mutex<BTreeMap<usize, Vec<FileEntry>>>>,
     rows: u64,
-    /// Reused row buffers, so a row costs copies but no allocations.
-    scratch: ddb_snapshot::Row,
 }
 
 impl CheckpointSink {
@@ -231,20 +228,14 @@ impl CheckpointSink {
 
 impl RowSink for CheckpointSink {
     fn push(&mut self, row: &Row) -> Result<()> {
-        self.scratch.key.clear();
-        self.scratch.key.extend_from_slice(&row.key);
-        self.scratch.item.clear();
-        self.scratch.item.extend_from_slice(&row.item);
-        match &row.attrs {
+        let pushed = match &row.attrs {
             // From the snapshot: the stored bytes, untouched.
-            Some(attrs) => self.scratch.attrs.clone_from(attrs),
+            Some(attrs) => self.writer.push_parts(&row.key, &row.item, attrs),
             // From the log: derived from the item.
-            None => {
-                self.scratch.attrs =
-                    attrs_from_item(&row.item, &self.attributes).map_err(|e| self.error(e))?;
-            }
-        }
-        self.writer.push(&self.scratch).map_err(|e| self.error(e))?;
+            None => attrs_from_item(&row.item, &self.attributes)
+                .and_then(|attrs| self.writer.push_parts(&row.key, &row.item, &attrs)),
+        };
+        pushed.map_err(|e| self.error(e))?;
         self.rows += 1;
         Ok(())
     }

@@ -10,7 +10,7 @@ use ddb_io::{AlignedBuf, Io, IoFile, OpenOptions, error_at};
 use ddb_model::ScalarAttributeType;
 use xxhash_rust::xxh3::xxh3_64;
 
-use crate::block::decode_block;
+use crate::block::{decode_block, decode_row};
 use crate::error::{Damage, Result, SnapshotError};
 use crate::footer::{BlockMeta, Footer};
 use crate::format::{
@@ -133,6 +133,16 @@ pub(crate) fn decode_runs(
     columns: Columns,
     parts: &[((usize, usize), u64, &[u8])],
 ) -> Result<Vec<Row>> {
+    check_read_padding(path, meta, parts)?;
+    decode_block(path, meta, columns, |c| chunk_in(meta, parts, c))
+}
+
+/// Checks the zero padding after block `meta` that any of the reads `parts` covers.
+fn check_read_padding(
+    path: &Path,
+    meta: &BlockMeta,
+    parts: &[((usize, usize), u64, &[u8])],
+) -> Result<()> {
     let end = meta.end();
     for &(_, base, bytes) in parts {
         let read_end = base + bytes.len() as u64;
@@ -142,16 +152,22 @@ pub(crate) fn decode_runs(
                 .map_err(|e| corrupt_at(path, Damage::Padding, e))?;
         }
     }
-    decode_block(path, meta, columns, |c| {
-        let &(_, base, bytes) = parts
-            .iter()
-            .find(|((first, end), _, _)| (*first..*end).contains(&c))?;
-        let from = usize::try_from(meta.chunk_offset(c).checked_sub(base)?).ok()?;
-        let to = usize::try_from(meta.chunk_offset(c + 1).checked_sub(base)?).ok()?;
-        bytes.get(from..to)
-    })
+    Ok(())
 }
 
+/// The stored bytes of chunk `c` of block `meta` within the reads `parts`.
+fn chunk_in<'a>(
+    meta: &BlockMeta,
+    parts: &[((usize, usize), u64, &'a [u8])],
+    c: usize,
+) -> Option<&'a [u8]> {
+    let &(_, base, bytes) = parts
+        .iter()
+        .find(|((first, end), _, _)| (*first..*end).contains(&c))?;
+    let from = usize::try_from(meta.chunk_offset(c).checked_sub(base)?).ok()?;
+    let to = usize::try_from(meta.chunk_offset(c + 1).checked_sub(base)?).ok()?;
+    bytes.get(from..to)
+}
 pub(crate) fn corrupt_at(path: &Path, damage: Damage, e: FormatError) -> SnapshotError {
     SnapshotError::corrupt(path, damage, e.offset, e.expected, e.found)
 }
@@ -303,8 +319,16 @@ impl SnapshotFile {
         decode_runs(&self.path, meta, columns, &parts)
     }
 
-    /// The row with `key`, if any: a binary search of the block index, then one block read.
+    /// The row with `key`, if any: a binary search of the block index, then one read of the
+    /// block; its key chunk is decoded and searched, and the other chunks are decompressed only
+    /// when the key is there (a miss costs one key chunk).
     pub fn get(&self, key: &[u8]) -> Result<Option<Row>> {
+        self.get_columns(key, Columns::ALL)
+    }
+
+    /// [`SnapshotFile::get`] returning only `columns` (the block is read whole either way:
+    /// one request).
+    pub fn get_columns(&self, key: &[u8], columns: Columns) -> Result<Option<Row>> {
         let blocks = &self.footer.blocks;
         let index = blocks.partition_point(|b| b.last_key.as_slice() < key);
         let Some(meta) = blocks.get(index) else {
@@ -313,11 +337,12 @@ impl SnapshotFile {
         if meta.first_key.as_slice() > key {
             return Ok(None);
         }
-        let rows = self.read_block(index, Columns::ALL)?;
-        Ok(rows
-            .binary_search_by(|r| r.key.as_slice().cmp(key))
-            .ok()
-            .and_then(|i| rows.into_iter().nth(i)))
+        let read = read_aligned(&*self.file, &self.path, meta.offset..meta.end())?;
+        let parts = [((0, meta.chunks.len()), read.base(), read.bytes())];
+        check_read_padding(&self.path, meta, &parts)?;
+        decode_row(&self.path, meta, key, columns, |c| {
+            chunk_in(meta, &parts, c)
+        })
     }
 
     /// Rows whose keys lie in `range`, in key order. A scan with every column reads the

@@ -40,7 +40,7 @@ pub struct WriterOptions {
 }
 
 impl WriterOptions {
-    /// Defaults: 256 KiB blocks, 256 MiB files of at most 4096 blocks (1 GiB of raw rows), lz4
+    /// Defaults: 256 KiB blocks, 256 MiB files of at most 1024 blocks (256 MiB of raw rows), lz4
     /// for keys and typed values (decode speed), zstd level 3 for the item JSON (ratio).
     pub fn new(
         table_id: [u8; 16],
@@ -53,7 +53,7 @@ impl WriterOptions {
             attributes,
             block_bytes_target: 256 << 10,
             file_bytes_target: 256 << 20,
-            file_blocks_max: 4096,
+            file_blocks_max: 1024,
             key_codec: Codec::Lz4,
             attribute_codec: Codec::Lz4,
             item_codec: Codec::Zstd(3),
@@ -201,39 +201,45 @@ impl SnapshotWriter {
     /// Adds a row. Its key must be above the previous row's; its `attrs` must have one entry
     /// per attribute of the options.
     pub fn push(&mut self, row: &Row) -> Result<()> {
+        self.push_parts(&row.key, &row.item, &row.attrs)
+    }
+
+    /// [`SnapshotWriter::push`] of a row given as its parts, for callers that hold them in
+    /// another shape (the merge's rows): nothing is copied before the block buffers.
+    pub fn push_parts(&mut self, key: &[u8], item: &[u8], attrs: &[Option<Vec<u8>>]) -> Result<()> {
         if self.failed {
             return Err(SnapshotError::InvalidInput(
                 "the writer failed earlier".into(),
             ));
         }
-        if row.key.is_empty() || self.last_key.as_ref().is_some_and(|last| row.key <= *last) {
+        if key.is_empty() || self.last_key.as_deref().is_some_and(|last| key <= last) {
             return Err(SnapshotError::InvalidInput(format!(
-                "row keys must be non-empty and strictly increasing: {:02x?} after {:02x?}",
-                row.key, self.last_key
+                "row keys must be non-empty and strictly increasing: {key:02x?} after {:02x?}",
+                self.last_key
             )));
         }
-        if row.attrs.len() != self.options.attributes.len() || row.item.is_empty() {
+        if attrs.len() != self.options.attributes.len() || item.is_empty() {
             return Err(SnapshotError::InvalidInput(format!(
                 "a row needs an item and {} typed values, not {}",
                 self.options.attributes.len(),
-                row.attrs.len()
+                attrs.len()
             )));
         }
-        let result = self.push_unchecked(row);
+        let result = self.push_unchecked(key, item, attrs);
         self.failed = result.is_err();
         result
     }
 
-    fn push_unchecked(&mut self, row: &Row) -> Result<()> {
+    fn push_unchecked(&mut self, key: &[u8], item: &[u8], attrs: &[Option<Vec<u8>>]) -> Result<()> {
         let Some(file) = self.current.as_mut() else {
             self.open_file()?;
-            return self.push_unchecked(row);
+            return self.push_unchecked(key, item, attrs);
         };
-        file.fingerprint.add(&row.key, &row.item);
+        file.fingerprint.add(key, item);
         let b = &mut self.block;
-        chunk::push_value(&mut b.keys, &row.key)?;
-        chunk::push_value(&mut b.items, &row.item)?;
-        for ((raw, zone), value) in b.attrs.iter_mut().zip(&mut b.zones).zip(&row.attrs) {
+        chunk::push_value(&mut b.keys, key)?;
+        chunk::push_value(&mut b.items, item)?;
+        for ((raw, zone), value) in b.attrs.iter_mut().zip(&mut b.zones).zip(attrs) {
             match value {
                 None => chunk::push_absent(raw),
                 Some(value) => {
@@ -253,11 +259,14 @@ impl SnapshotWriter {
             }
         }
         if b.rows == 0 {
-            b.first_key = row.key.clone();
+            b.first_key = key.to_vec();
         }
-        b.last_key = row.key.clone();
+        b.last_key.clear();
+        b.last_key.extend_from_slice(key);
         b.rows += 1;
-        self.last_key = Some(row.key.clone());
+        let last = self.last_key.get_or_insert_with(Vec::new);
+        last.clear();
+        last.extend_from_slice(key);
         if self.block.raw_bytes() >= self.options.block_bytes_target || self.block.rows == u32::MAX
         {
             self.flush_block()?;

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use common::*;
 use ddb_io::{Io, IoFile, OpenOptions, StdIo};
-use ddb_snapshot::{Columns, SnapshotFile};
+use ddb_snapshot::{Columns, Row, SnapshotFile};
 
 /// Counts the bytes every file opened through it returns from reads.
 #[derive(Debug, Default)]
@@ -181,6 +181,21 @@ fn projected_scans_read_fewer_bytes() {
         .find(|b| b.first_key <= row.key && row.key <= b.last_key)
         .unwrap();
     assert_eq!(got, block.end().next_multiple_of(4096) - block.offset);
+    // A lookup with fewer columns returns just those, from the same one read.
+    let keys_and_item = file.get_columns(&row.key, Columns::KEYS_AND_ITEM).unwrap();
+    let expected = Row {
+        attrs: Vec::new(),
+        ..row.clone()
+    };
+    assert_eq!(keys_and_item, Some(expected));
+    let keys_only = file.get_columns(&row.key, Columns::KEYS).unwrap().unwrap();
+    assert!(keys_only.item.is_empty() && keys_only.attrs.is_empty());
+    assert_eq!(keys_only.key, row.key);
+    // A key inside a block's range that is not in the file: no row.
+    let mut absent = row.key.clone();
+    absent.push(0);
+    assert!(rows.binary_search_by(|r| r.key.cmp(&absent)).is_err());
+    assert_eq!(file.get(&absent).unwrap(), None);
     // At least every block byte. (ddb-io's SyncChunkReader asks the kernel for a whole buffer
     // and may return bytes past the end of the range, here the footer: hence not equality.)
     assert!(all >= file.footer_offset() - 4096);
