@@ -255,7 +255,7 @@ impl Trailer {
 
     /// Decodes and checks the trailer (`bytes` are its 64 bytes, which start at file offset
     /// `base`) against the file length: magic, checksum, reserved zero, and the footer lying
-    /// at a 4 KiB boundary right before the trailer.
+    /// at a 4 KiB boundary right before the trailer, at least one block.
     pub fn decode(bytes: &[u8], base: u64) -> Result<Self, FormatError> {
         let at = |field: usize| base + field as u64;
         let magic = bytes
@@ -307,6 +307,15 @@ impl Trailer {
                     "footer at {} of {} bytes",
                     trailer.footer_offset, trailer.footer_bytes
                 ),
+            ));
+        }
+        // A trailer field: reported as trailer damage, at the field (the footer decoder,
+        // which runs later, would name the footer for it).
+        if trailer.block_count == 0 {
+            return Err(FormatError::new(
+                at(TRAILER_BLOCK_COUNT_OFFSET),
+                "a block count of at least 1",
+                "0",
             ));
         }
         Ok(trailer)

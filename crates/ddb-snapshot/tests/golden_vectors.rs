@@ -1,10 +1,11 @@
-//! The golden vectors of `formats/snapshot`: one good file and one bad file per rule, plus
-//! snapshot directories for the manifest rules. Every vector is verified deeply and its
-//! outcome and damage offset checked; a file this test does not list (or a listed file that is
-//! missing) fails the test, so vectors cannot silently go unchecked.
-//!
-//! `DDB_REGEN_SNAPSHOT_VECTORS=1` rewrites them (from the writer and the damage below); the
-//! committed files are frozen once released, so regenerating must leave `git diff` empty.
+//! The golden vectors of `formats/snapshot`, written by `formats/snapshot/tools/gen_vectors.py`
+//! (an implementation of the spec independent of this crate): one good and one bad vector per
+//! rule, as lone files and as snapshot directories for the manifest rules. This test only
+//! reads them: every vector is verified plain and deep and its outcome checked against its
+//! JSON — for a bad one the damaged structure and the byte the first finding names, for a good
+//! one the row count and fingerprint of a full scan. A file this test does not list (or a listed
+//! file that is missing) fails it, so vectors cannot silently go unchecked. A second test
+//! writes the good vectors' rows with this crate's writer and compares the bytes.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -13,61 +14,164 @@
     clippy::cast_possible_truncation
 )]
 
-mod common;
-
 use std::collections::BTreeSet;
+use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use common::*;
 use ddb_io::{Io, StdIo};
-use ddb_snapshot::format::{TRAILER_BYTES, Trailer};
+use ddb_model::Fingerprint;
 use ddb_snapshot::{
-    Codec, Footer, SnapshotError, SnapshotFile, SnapshotManifest, file_name, verify,
+    Codec, Columns, MANIFEST_FILE_NAME, Report, Row, SnapshotError, SnapshotFile, SnapshotManifest,
+    SnapshotReader, SnapshotWriter, WriterOptions, attrs_from_item, file_name, verify,
 };
-use serde_json::{Value, json};
+use serde::Deserialize;
 
 /// Every file vector, by name: each is `NAME.snap` and `NAME.json`.
 const FILE_VECTORS: &[&str] = &[
     "bad-absent-item",
     "bad-absent-key",
+    "bad-block-first-key",
+    "bad-block-key-order",
+    "bad-block-last-key",
     "bad-block-padding",
+    "bad-block-padding-last",
     "bad-chunk-checksum",
     "bad-chunk-raw-size",
+    "bad-chunk-stored-size",
     "bad-chunk-trailing-bytes",
-    "bad-footer-unknown-codec",
+    "bad-chunk-undecodable",
+    "bad-chunk-values-short",
+    "bad-file-short",
+    "bad-footer-block-gap",
     "bad-footer-block-order",
+    "bad-footer-block-rows-zero",
+    "bad-footer-block-unaligned",
     "bad-footer-checksum",
+    "bad-footer-chunk-raw-size-max",
+    "bad-footer-chunk-stored-zero",
+    "bad-footer-empty-name",
+    "bad-footer-first-after-last",
+    "bad-footer-not-after-last-block",
+    "bad-footer-row-count",
+    "bad-footer-trailing-bytes",
+    "bad-footer-unknown-codec",
+    "bad-footer-unknown-type",
+    "bad-footer-zone-flag",
+    "bad-footer-zone-min-max",
     "bad-header-checksum",
     "bad-header-magic",
     "bad-header-padding",
+    "bad-header-reserved",
+    "bad-header-size",
     "bad-header-version-2",
+    "bad-trailer-block-count-zero",
     "bad-trailer-checksum",
+    "bad-trailer-footer-bytes",
+    "bad-trailer-footer-unaligned",
     "bad-trailer-magic",
+    "bad-trailer-reserved",
     "bad-truncated-at-footer",
     "bad-zone-map",
+    "bad-zone-map-absent",
+    "bad-zone-map-present",
     "good-all-codecs-none",
+    "good-one-row",
     "good-small",
 ];
 
 /// Every snapshot-directory vector: `NAME/vector.json`, `NAME/snapshot.manifest`, and its
 /// files `t-000000.snap`, ... (how many: the number here).
 const DIR_VECTORS: &[(&str, usize)] = &[
+    ("manifest-bad-base-lsn", 1),
     ("manifest-bad-checksum", 1),
     ("manifest-bad-file-hash", 1),
+    ("manifest-bad-file-size", 1),
+    ("manifest-bad-fingerprint", 1),
+    ("manifest-bad-fingerprint-items", 1),
+    ("manifest-bad-footer-checksum", 1),
     ("manifest-bad-format-version", 1),
+    ("manifest-bad-last-key", 1),
     ("manifest-bad-lsn", 1),
     ("manifest-bad-name-dotdot", 1),
     ("manifest-bad-name-slash", 1),
     ("manifest-bad-overlapping-keys", 2),
+    ("manifest-bad-table-id", 1),
     ("manifest-bad-totals", 1),
+    ("manifest-bad-totals-fingerprint", 1),
     ("manifest-bad-unknown-field", 1),
     ("manifest-bad-uppercase-hex", 1),
     ("manifest-good", 1),
+    ("manifest-good-two-files", 2),
 ];
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// A vector's JSON (`formats/snapshot/SPEC.md`, "Vectors").
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Vector {
+    description: String,
+    expect: String,
+    damage: Option<String>,
+    offset: Option<u64>,
+    /// Directory vectors: the file the finding names.
+    file: Option<String>,
+    #[serde(default)]
+    deep_only: bool,
+    rows: Option<u64>,
+    fingerprint: Option<WireFingerprint>,
+    writer: Option<Writer>,
+}
+
+#[derive(Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+struct WireFingerprint {
+    items: u64,
+    item_bytes: u64,
+    hash: String,
+}
+
+impl WireFingerprint {
+    fn of(f: &Fingerprint) -> Self {
+        Self {
+            items: f.items,
+            item_bytes: f.item_bytes,
+            hash: format!("{:032x}", f.hash),
+        }
+    }
+}
+
+/// The writer settings that produced a good vector's bytes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Writer {
+    block_bytes_target: usize,
+    file_bytes_target: u64,
+    key_codec: String,
+    attribute_codec: String,
+    item_codec: String,
+    zstd_level: i32,
+}
+
+impl Writer {
+    fn codec(&self, name: &str) -> Codec {
+        match name {
+            "none" => Codec::None,
+            "lz4" => Codec::Lz4,
+            "zstd" => Codec::Zstd(self.zstd_level),
+            other => panic!("codec {other}"),
+        }
+    }
+
+    fn options(&self, file: &SnapshotFile) -> WriterOptions {
+        let mut options =
+            WriterOptions::new(file.table_id(), file.lsn(), file.attributes().to_vec());
+        options.block_bytes_target = self.block_bytes_target;
+        options.file_bytes_target = self.file_bytes_target;
+        options.key_codec = self.codec(&self.key_codec);
+        options.attribute_codec = self.codec(&self.attribute_codec);
+        options.item_codec = self.codec(&self.item_codec);
+        options
+    }
 }
 
 fn vectors_dir() -> PathBuf {
@@ -78,364 +182,153 @@ fn io() -> Arc<dyn Io> {
     Arc::new(StdIo::new())
 }
 
-/// The one corruption a report holds: its file and offset.
-fn outcome(report: &ddb_snapshot::Report) -> Value {
-    match report.errors.as_slice() {
-        [] => json!({"expect": "ok", "rows": report.rows}),
-        [SnapshotError::Corrupt { offset, .. }] => json!({"expect": "corrupt", "offset": offset}),
-        other => panic!("expected at most one corruption, got {other:?}"),
-    }
+fn load(path: &Path) -> Vector {
+    let vector: Vector = serde_json::from_slice(&std::fs::read(path).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(!vector.description.is_empty(), "{}", path.display());
+    vector
 }
 
-fn good_bytes(codecs_none: bool) -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
-    let rows = rows_from((0..30u8).map(|i| (format!("key{i:02}"), i)).collect());
-    let mut options = small_options();
-    options.block_bytes_target = 700;
-    options.file_bytes_target = 1 << 30;
-    if codecs_none {
-        (
-            options.key_codec,
-            options.attribute_codec,
-            options.item_codec,
-        ) = (Codec::None, Codec::None, Codec::None);
-    }
-    let files = write_snapshot(&io(), dir.path(), &rows, options);
-    std::fs::read(dir.path().join(&files[0].name)).unwrap()
-}
-
-/// Re-encodes the footer after `edit`, with a trailer that matches it, so only the rule the
-/// edit breaks is broken.
-fn edit_footer(bytes: &[u8], edit: impl Fn(&mut Footer)) -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("x.snap");
-    std::fs::write(&path, bytes).unwrap();
-    let file = SnapshotFile::open(io(), &path).unwrap();
-    let mut footer = Footer {
-        attributes: file.attributes().to_vec(),
-        blocks: file.blocks().to_vec(),
+/// The first finding of `report`: damage name, offset and the name of the file it names.
+fn first_finding(report: &Report) -> Option<(&'static str, u64, String)> {
+    let e = report.errors.first()?;
+    let file = match e {
+        SnapshotError::Corrupt { path, .. } => path.file_name().unwrap().to_str().unwrap().into(),
+        other => panic!("{}: not a corruption: {other}", report.path.display()),
     };
-    edit(&mut footer);
-    let encoded = footer.encode();
-    let trailer = Trailer {
-        footer_offset: file.footer_offset(),
-        footer_bytes: encoded.len() as u64,
-        footer_checksum: xxhash_rust::xxh3::xxh3_64(&encoded),
-        row_count: file.row_count(),
-        block_count: footer.blocks.len() as u32,
-        attribute_count: footer.attributes.len() as u32,
-    };
-    let mut out = bytes[..file.footer_offset() as usize].to_vec();
-    out.extend_from_slice(&encoded);
-    out.extend_from_slice(&trailer.encode());
-    out
+    Some((
+        e.damage().unwrap().name(),
+        e.corrupt_offset().unwrap(),
+        file,
+    ))
 }
 
-/// Applies `edit` to the stored bytes of chunk `column` of block `block` in place (same size)
-/// and records the new checksum in the footer, so only the rule the edit breaks is broken.
-fn edit_chunk(bytes: &[u8], block: usize, column: usize, edit: impl Fn(&mut [u8])) -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("x.snap");
-    std::fs::write(&path, bytes).unwrap();
-    let meta = SnapshotFile::open(io(), &path).unwrap().blocks()[block].clone();
-    let range = meta.chunk_offset(column) as usize..meta.chunk_offset(column + 1) as usize;
-    let mut out = bytes.to_vec();
-    edit(&mut out[range.clone()]);
-    let checksum = xxhash_rust::xxh3::xxh3_64(&out[range]);
-    edit_footer(&out, |f| f.blocks[block].chunks[column].checksum = checksum)
-}
-
-/// Byte offsets of the length prefixes of a raw chunk's values (none absent).
-fn value_prefixes(raw: &[u8]) -> Vec<usize> {
-    let mut out = Vec::new();
-    let mut at = 0usize;
-    while at < raw.len() {
-        out.push(at);
-        at += 4 + u32::from_le_bytes(raw[at..at + 4].try_into().unwrap()) as usize;
+/// Rows of a full scan (every column) and their fingerprint.
+fn scan_all(rows: impl Iterator<Item = ddb_snapshot::Result<Row>>) -> (Vec<Row>, Fingerprint) {
+    let mut fingerprint = Fingerprint::default();
+    let rows: Vec<Row> = rows.map(Result::unwrap).collect();
+    for row in &rows {
+        fingerprint.add(&row.key, &row.item);
     }
-    assert_eq!(at, raw.len());
-    out
+    (rows, fingerprint)
 }
 
-/// Rewrites the JSON line of `manifest` with `edit` and a matching checksum line.
-fn edit_manifest_line(manifest: &Path, edit: impl Fn(&str) -> String) {
-    let text = std::fs::read_to_string(manifest).unwrap();
-    let json_line = edit(text.lines().next().unwrap());
-    assert_ne!(
-        json_line,
-        text.lines().next().unwrap(),
-        "the edit changed nothing"
-    );
-    let sum = xxhash_rust::xxh3::xxh3_128(json_line.as_bytes());
-    std::fs::write(manifest, format!("{json_line}\nxxh3-128 {sum:032x}\n")).unwrap();
+const ALL: (Bound<&[u8]>, Bound<&[u8]>) = (Bound::Unbounded, Bound::Unbounded);
+
+/// Checks one vector: `path` is the file or snapshot directory, `meta` its JSON.
+fn check(path: &Path, meta: &Vector, is_dir: bool) {
+    let what = path.display();
+    let plain = verify(io(), path, false);
+    let deep = verify(io(), path, true);
+    match meta.expect.as_str() {
+        "ok" => {
+            assert!(plain.is_ok(), "{what}: plain: {:?}", plain.errors);
+            assert!(deep.is_ok(), "{what}: deep: {:?}", deep.errors);
+            assert!(meta.damage.is_none() && meta.offset.is_none() && !meta.deep_only);
+            let rows = meta.rows.expect("a good vector has rows");
+            assert_eq!(deep.rows, rows, "{what}: rows verified");
+            let (scanned, fingerprint) = if is_dir {
+                let snapshot = SnapshotReader::open(io(), path).unwrap();
+                let totals = snapshot.manifest().totals.fingerprint;
+                let scanned = scan_all(snapshot.scan(ALL, Columns::ALL));
+                assert_eq!(totals, scanned.1, "{what}: manifest totals");
+                scanned
+            } else {
+                let file = SnapshotFile::open(io(), path).unwrap();
+                scan_all(file.scan(ALL, Columns::ALL))
+            };
+            assert_eq!(scanned.len() as u64, rows, "{what}: rows scanned");
+            assert_eq!(
+                Some(WireFingerprint::of(&fingerprint)),
+                meta.fingerprint,
+                "{what}: fingerprint"
+            );
+        }
+        "corrupt" => {
+            assert!(meta.rows.is_none() && meta.fingerprint.is_none() && meta.writer.is_none());
+            let expected = (
+                meta.damage
+                    .as_deref()
+                    .expect("a bad vector names its damage"),
+                meta.offset.expect("a bad vector names its offset"),
+            );
+            let got = first_finding(&deep).unwrap_or_else(|| panic!("{what}: deep: no finding"));
+            assert_eq!((got.0, got.1), expected, "{what}: deep: {:?}", deep.errors);
+            assert_eq!(deep.errors.len(), 1, "{what}: one damage, one finding");
+            match (is_dir, &meta.file) {
+                (true, Some(file)) => assert_eq!(&got.2, file, "{what}: the file named"),
+                (false, None) => {}
+                _ => panic!("{what}: `file` is for (and required by) directory vectors"),
+            }
+            if meta.deep_only {
+                assert!(plain.is_ok(), "{what}: plain found {:?}", plain.errors);
+            } else {
+                let plain_got = first_finding(&plain)
+                    .unwrap_or_else(|| panic!("{what}: plain verification found nothing"));
+                assert_eq!(plain_got, got, "{what}: plain and deep name the same byte");
+            }
+        }
+        other => panic!("{what}: expect {other}"),
+    }
 }
 
-fn regenerate() {
+/// Runs `check` for every vector and reports every one that fails, not only the first.
+fn each_vector(check: impl Fn(&str, bool) + std::panic::RefUnwindSafe) {
+    let names = FILE_VECTORS
+        .iter()
+        .map(|n| (*n, false))
+        .chain(DIR_VECTORS.iter().map(|(n, _)| (*n, true)));
+    let failed: Vec<&str> = names
+        .filter(|&(name, is_dir)| std::panic::catch_unwind(|| check(name, is_dir)).is_err())
+        .map(|(name, _)| name)
+        .collect();
+    assert!(failed.is_empty(), "vectors failing: {failed:?}");
+}
+
+/// A vector's path and JSON.
+fn vector(name: &str, is_dir: bool) -> (PathBuf, Vector) {
     let dir = vectors_dir();
-    let good = good_bytes(false);
-    let g = {
-        let tmp = tempfile::tempdir().unwrap();
-        let p = tmp.path().join("g.snap");
-        std::fs::write(&p, &good).unwrap();
-        SnapshotFile::open(io(), &p).unwrap().blocks().to_vec()
-    };
-    let len = good.len();
-    let footer_offset = g.last().unwrap().end().next_multiple_of(4096) as usize;
-    let flip = |at: usize, mask: u8| {
-        let mut b = good.clone();
-        b[at] ^= mask;
-        b
-    };
-    let mut version_2 = good.clone();
-    version_2[8] = 2;
-    let checksum = xxhash_rust::xxh3::xxh3_64(&version_2[..56]);
-    version_2[56..64].copy_from_slice(&checksum.to_le_bytes());
-    // Raw edits are made in the uncompressed file, where stored bytes are the raw bytes.
-    let none = good_bytes(true);
-    let absent = |c: &mut [u8]| c[..4].copy_from_slice(&u32::MAX.to_le_bytes());
-    let file_vectors: Vec<(&str, &str, Vec<u8>)> = vec![
+    let (path, meta) = if is_dir {
+        (dir.join(name), dir.join(name).join("vector.json"))
+    } else {
         (
-            "good-small",
-            "30 rows, 2 typed columns, several blocks, default codecs",
-            good.clone(),
-        ),
-        (
-            "good-all-codecs-none",
-            "the same rows with every chunk stored uncompressed",
-            good_bytes(true),
-        ),
-        (
-            "bad-header-magic",
-            "first magic byte flipped; named at 0",
-            flip(0, 0x01),
-        ),
-        (
-            "bad-header-checksum",
-            "an LSN byte flipped; named at the header checksum (56)",
-            flip(32, 0x04),
-        ),
-        (
-            "bad-header-version-2",
-            "version 2 with a matching checksum; named at 8",
-            version_2,
-        ),
-        (
-            "bad-header-padding",
-            "a header padding byte set; named at that byte (100)",
-            flip(100, 0x01),
-        ),
-        (
-            "bad-chunk-checksum",
-            "a byte of block 1's key chunk flipped; named at the chunk's first byte",
-            flip(g[1].offset as usize + 3, 0x20),
-        ),
-        (
-            "bad-block-padding",
-            "block 0's first padding byte set; named at that byte",
-            flip(g[0].end() as usize, 0x80),
-        ),
-        (
-            "bad-footer-checksum",
-            "a footer byte flipped; named at the footer's first byte",
-            flip(footer_offset + 5, 0x02),
-        ),
-        (
-            "bad-trailer-checksum",
-            "a row-count byte flipped; named at the trailer checksum",
-            flip(len - TRAILER_BYTES + 24, 0x01),
-        ),
-        (
-            "bad-trailer-magic",
-            "last magic byte flipped; named at the trailer magic",
-            flip(len - 1, 0x01),
-        ),
-        (
-            "bad-truncated-at-footer",
-            "cut where the footer starts; the trailer is then block bytes",
-            good[..footer_offset].to_vec(),
-        ),
-        (
-            "bad-footer-block-order",
-            "block 1's first key set to block 0's, footer checksums valid; named in the footer",
-            edit_footer(&good, |f| {
-                f.blocks[1].first_key = f.blocks[0].first_key.clone()
-            }),
-        ),
-        (
-            "bad-zone-map",
-            "block 0's zone map max of attribute 0 raised, footer checksums valid; named at block 0's attribute-0 chunk",
-            edit_footer(&good, |f| {
-                if let Some((_, max)) = f.blocks[0].zones[0].as_mut() {
-                    max.push(0xFF);
-                }
-            }),
-        ),
-        (
-            "bad-absent-key",
-            "uncompressed; block 1's first key marked absent (0xFFFFFFFF), chunk checksum valid; named at block 1's key chunk",
-            edit_chunk(&none, 1, 0, absent),
-        ),
-        (
-            "bad-absent-item",
-            "uncompressed; block 1's first item marked absent (0xFFFFFFFF), chunk checksum valid; named at block 1's item chunk",
-            edit_chunk(&none, 1, 3, absent),
-        ),
-        (
-            "bad-chunk-trailing-bytes",
-            "uncompressed; block 1's last item length lowered by 1 so a byte trails the values, chunk checksum valid; named at block 1's item chunk",
-            edit_chunk(&none, 1, 3, |c| {
-                let at = *value_prefixes(c).last().unwrap();
-                c[at] -= 1;
-            }),
-        ),
-        (
-            "bad-footer-unknown-codec",
-            "block 1's key chunk codec set to 3, footer checksums valid; named in the footer",
-            edit_footer(&good, |f| f.blocks[1].chunks[0].codec = 3),
-        ),
-        (
-            "bad-chunk-raw-size",
-            "block 1's LZ4 key chunk raw size raised by 1 in the footer, footer checksums valid; named at block 1's key chunk",
-            edit_footer(&good, |f| f.blocks[1].chunks[0].raw_bytes += 1),
-        ),
-    ];
-    for (name, description, bytes) in file_vectors {
-        let path = dir.join(format!("{name}.snap"));
-        std::fs::write(&path, &bytes).unwrap();
-        let mut meta = outcome(&verify(io(), &path, true));
-        assert_eq!(meta["expect"] == "ok", name.starts_with("good-"), "{name}");
-        meta["description"] = json!(description);
-        std::fs::write(
+            dir.join(format!("{name}.snap")),
             dir.join(format!("{name}.json")),
-            serde_json::to_string_pretty(&meta).unwrap() + "\n",
         )
-        .unwrap();
-    }
-    for &(name, files) in DIR_VECTORS {
-        let d = dir.join(name);
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        let mut options = small_options();
-        options.file_bytes_target = 1 << 30;
-        let rows = if files == 1 {
-            rows_from((0..5u8).map(|i| (format!("m{i}"), i)).collect())
-        } else {
-            // One row per block, one block per file.
-            options.block_bytes_target = 1;
-            options.file_bytes_target = 1;
-            rows_from((0..files as u8).map(|i| (format!("m{i}"), i)).collect())
-        };
-        assert_eq!(write_snapshot(&io(), &d, &rows, options).len(), files);
-        let manifest = d.join("snapshot.manifest");
-        let file = d.join("t-000000.snap");
-        let description = match name {
-            "manifest-good" => "one file of 5 rows and its manifest",
-            "manifest-bad-checksum" => {
-                let mut m = std::fs::read(&manifest).unwrap();
-                let at = m.len() - 2;
-                m[at] = if m[at] == b'0' { b'1' } else { b'0' };
-                std::fs::write(&manifest, m).unwrap();
-                "last checksum digit changed; named at the checksum's first digit"
-            }
-            "manifest-bad-file-hash" => {
-                let mut f = std::fs::read(&file).unwrap();
-                f[200] = 1;
-                std::fs::write(&file, f).unwrap();
-                "a header padding byte of the listed file set; the whole-file hash differs; named at 0 of the file"
-            }
-            "manifest-bad-totals" => {
-                edit_manifest_line(&manifest, |l| l.replace("\"rows\":5", "\"rows\":6"));
-                "totals.rows 6 for 5 rows, checksum valid; named at 0"
-            }
-            "manifest-bad-format-version" => {
-                edit_manifest_line(&manifest, |l| {
-                    l.replace("\"format_version\":1,", "\"format_version\":2,")
-                });
-                "format_version 2, checksum valid; named at 0"
-            }
-            "manifest-bad-lsn" => {
-                edit_manifest_line(&manifest, |l| l.replace("\"lsn\":42,", "\"lsn\":43,"));
-                "lsn 43 while the file's header says 42, checksum valid; named at 0 of the file"
-            }
-            "manifest-bad-name-dotdot" => {
-                edit_manifest_line(&manifest, |l| {
-                    l.replace("\"t-000000.snap\"", "\"../t-000000.snap\"")
-                });
-                "file name ../t-000000.snap (parent directory), checksum valid; named at 0"
-            }
-            "manifest-bad-name-slash" => {
-                edit_manifest_line(&manifest, |l| {
-                    l.replace("\"t-000000.snap\"", "\"sub/t-000000.snap\"")
-                });
-                "file name sub/t-000000.snap (path separator), checksum valid; named at 0"
-            }
-            "manifest-bad-overlapping-keys" => {
-                let m = SnapshotManifest::load(&*io(), &d).unwrap();
-                let (first0, first1) = (hex(&m.files[0].first_key), hex(&m.files[1].first_key));
-                edit_manifest_line(&manifest, |l| {
-                    l.replace(
-                        &format!("\"first_key\":\"{first1}\""),
-                        &format!("\"first_key\":\"{first0}\""),
-                    )
-                });
-                "two files; the second's first_key set to the first's, so the key ranges overlap, checksum valid; named at 0"
-            }
-            "manifest-bad-unknown-field" => {
-                edit_manifest_line(&manifest, |l| l.replacen('{', "{\"extra\":1,", 1));
-                "an unknown field \"extra\" first in the JSON object, checksum valid; named at the field"
-            }
-            "manifest-bad-uppercase-hex" => {
-                let id = hex(&TABLE_ID);
-                assert_ne!(id, id.to_uppercase());
-                edit_manifest_line(&manifest, |l| l.replace(&id, &id.to_uppercase()));
-                "table_id in uppercase hex, checksum valid; named at 0"
-            }
-            other => panic!("no recipe for vector {other}"),
-        };
-        let mut meta = outcome(&verify(io(), &d, true));
-        assert_eq!(meta["expect"] == "ok", name == "manifest-good", "{name}");
-        meta["description"] = json!(description);
-        std::fs::write(
-            d.join("vector.json"),
-            serde_json::to_string_pretty(&meta).unwrap() + "\n",
-        )
-        .unwrap();
-    }
-}
-
-fn check(path: &Path, meta_path: &Path) {
-    let meta: Value = serde_json::from_slice(&std::fs::read(meta_path).unwrap()).unwrap();
-    let got = outcome(&verify(io(), path, true));
-    assert_eq!(got["expect"], meta["expect"], "{}", path.display());
-    match meta["expect"].as_str().unwrap() {
-        "ok" => assert_eq!(got["rows"], meta["rows"], "{}", path.display()),
-        _ => assert_eq!(got["offset"], meta["offset"], "{}", path.display()),
-    }
+    };
+    let meta = load(&meta);
+    let good = name.starts_with(if is_dir { "manifest-good" } else { "good-" });
+    assert_eq!(
+        good,
+        meta.expect == "ok",
+        "{name}: good vectors are named so"
+    );
+    (path, meta)
 }
 
 #[test]
 fn golden_vectors() {
-    if std::env::var_os("DDB_REGEN_SNAPSHOT_VECTORS").is_some() {
-        regenerate();
-    }
+    each_vector(|name, is_dir| {
+        let (path, meta) = vector(name, is_dir);
+        check(&path, &meta, is_dir);
+    });
+}
+
+#[test]
+fn every_vector_file_is_listed() {
     let dir = vectors_dir();
     let mut known = BTreeSet::new();
     for name in FILE_VECTORS {
         known.insert(format!("{name}.snap"));
         known.insert(format!("{name}.json"));
-        check(
-            &dir.join(format!("{name}.snap")),
-            &dir.join(format!("{name}.json")),
-        );
     }
     for &(name, files) in DIR_VECTORS {
-        for inner in ["vector.json", "snapshot.manifest"] {
+        for inner in ["vector.json", MANIFEST_FILE_NAME] {
             known.insert(format!("{name}/{inner}"));
         }
         for i in 0..files {
             known.insert(format!("{name}/{}", file_name("t", i)));
         }
-        check(&dir.join(name), &dir.join(name).join("vector.json"));
     }
     let mut present = BTreeSet::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
@@ -452,16 +345,162 @@ fn golden_vectors() {
             present.insert(name);
         }
     }
-    assert_eq!(
-        present, known,
-        "vector files without a test, or listed vectors missing"
-    );
-    // Every bad vector is named somewhere other than the good ones: the rules are distinct.
+    let unlisted: Vec<_> = present.difference(&known).collect();
+    let missing: Vec<_> = known.difference(&present).collect();
     assert!(
-        FILE_VECTORS
-            .iter()
-            .filter(|n| n.starts_with("good-"))
-            .count()
-            >= 1
+        unlisted.is_empty() && missing.is_empty(),
+        "vector files without a test: {unlisted:?}; listed vector files missing: {missing:?}"
     );
+}
+
+/// Writes `rows` with `options` into `dir` (prefix `t`), returning the manifest's bytes.
+fn write(dir: &Path, rows: &[Row], options: WriterOptions, base_lsn: u64) -> Vec<u8> {
+    let mut writer = SnapshotWriter::new(io(), dir, "t", options.clone()).unwrap();
+    for row in rows {
+        writer.push(row).unwrap();
+    }
+    let entries = writer.finish().unwrap();
+    SnapshotManifest::new(options.table_id, options.lsn, entries)
+        .with_base_lsn(base_lsn)
+        .encode()
+        .unwrap()
+}
+
+/// The rows of a good vector, read back, with the typed values this crate derives from each
+/// item checked against those the other implementation stored.
+fn rows_of(scan: impl Iterator<Item = ddb_snapshot::Result<Row>>, file: &SnapshotFile) -> Vec<Row> {
+    let rows = scan_all(scan).0;
+    for row in &rows {
+        let derived = attrs_from_item(&row.item, file.attributes()).unwrap();
+        assert_eq!(derived, row.attrs, "typed values of {:02x?}", row.key);
+    }
+    rows
+}
+
+/// Asserts `written` (by this crate) equals `vector`, naming the first byte that differs.
+fn assert_same_bytes(written: &[u8], vector: &[u8], what: &str) {
+    let differs = written.iter().zip(vector).position(|(a, b)| a != b);
+    assert!(
+        written == vector,
+        "{what}: the writer's bytes differ from the vector's: {} and {} bytes, first difference at {differs:?}",
+        written.len(),
+        vector.len()
+    );
+}
+
+/// Compares a file this crate wrote with a vector's file and returns whether they are
+/// byte-identical. An LZ4 block has many valid encodings (this crate's lz4_flex and the
+/// generator's liblz4 choose different matches), so an LZ4 chunk's stored bytes (and with its
+/// size the positions after it) may differ; everything else must not: the same blocks, keys,
+/// zone maps, codecs and raw sizes, the same stored bytes of every other chunk, the same rows —
+/// and the whole file when no LZ4 chunk differs.
+fn compare_files(written: &Path, vector: &Path, what: &str) -> bool {
+    let (a, b) = (
+        SnapshotFile::open(io(), written).unwrap(),
+        SnapshotFile::open(io(), vector).unwrap(),
+    );
+    let (a_bytes, b_bytes) = (
+        std::fs::read(written).unwrap(),
+        std::fs::read(vector).unwrap(),
+    );
+    assert_eq!(a.attributes(), b.attributes(), "{what}: attributes");
+    assert_eq!(
+        (a.table_id(), a.lsn()),
+        (b.table_id(), b.lsn()),
+        "{what}: header"
+    );
+    assert_eq!(a.blocks().len(), b.blocks().len(), "{what}: blocks");
+    let mut lz4_differs = false;
+    for (i, (x, y)) in a.blocks().iter().zip(b.blocks()).enumerate() {
+        let block = (x.row_count, &x.first_key, &x.last_key, &x.zones);
+        assert_eq!(
+            block,
+            (y.row_count, &y.first_key, &y.last_key, &y.zones),
+            "{what}: block {i}"
+        );
+        for (c, (p, q)) in x.chunks.iter().zip(&y.chunks).enumerate() {
+            assert_eq!(
+                (p.codec, p.raw_bytes),
+                (q.codec, q.raw_bytes),
+                "{what}: chunk {i}.{c}"
+            );
+            let stored = |bytes: &[u8], meta: &ddb_snapshot::BlockMeta| {
+                bytes[meta.chunk_offset(c) as usize..meta.chunk_offset(c + 1) as usize].to_vec()
+            };
+            if stored(&a_bytes, x) != stored(&b_bytes, y) {
+                assert_eq!(p.codec, Codec::LZ4, "{what}: chunk {i}.{c} differs");
+                lz4_differs = true;
+            }
+        }
+    }
+    let rows = |f: &SnapshotFile| scan_all(f.scan(ALL, Columns::ALL)).0;
+    assert_eq!(rows(&a), rows(&b), "{what}: rows");
+    if !lz4_differs {
+        assert_same_bytes(&a_bytes, &b_bytes, what);
+    }
+    !lz4_differs
+}
+
+/// The other half of the independence: this crate's writer, given the rows and settings of a
+/// good vector, writes the same files (see [`compare_files`] for LZ4) and the same manifest.
+/// Vectors written without LZ4 (uncompressed and zstd chunks: both sides use libzstd 1.5.7,
+/// whose output for one level is deterministic) must be byte-identical.
+#[test]
+fn writer_reproduces_good_vectors() {
+    each_vector(|name, is_dir| {
+        let (path, meta) = vector(name, is_dir);
+        let Some(writer) = meta.writer else {
+            assert_ne!(
+                meta.expect, "ok",
+                "{name}: a good vector names its writer settings"
+            );
+            return;
+        };
+        let uses_lz4 = [
+            &writer.key_codec,
+            &writer.attribute_codec,
+            &writer.item_codec,
+        ]
+        .iter()
+        .any(|c| c.as_str() == "lz4");
+        let out = tempfile::tempdir().unwrap();
+        let (files, manifest) = if is_dir {
+            let snapshot = SnapshotReader::open(io(), &path).unwrap();
+            let first = snapshot.open_file(0).unwrap();
+            let rows = rows_of(snapshot.scan(ALL, Columns::ALL), &first);
+            let base_lsn = snapshot.manifest().base_lsn;
+            let manifest = write(out.path(), &rows, writer.options(&first), base_lsn);
+            (snapshot.manifest().files.len(), Some(manifest))
+        } else {
+            let file = SnapshotFile::open(io(), &path).unwrap();
+            let rows = rows_of(file.scan(ALL, Columns::ALL), &file);
+            write(out.path(), &rows, writer.options(&file), file.lsn());
+            (1, None)
+        };
+        let mut identical = true;
+        for i in 0..files {
+            let file = file_name("t", i);
+            let vector_file = if is_dir {
+                path.join(&file)
+            } else {
+                path.clone()
+            };
+            let what = format!("{name}: {file}");
+            identical &= compare_files(&out.path().join(&file), &vector_file, &what);
+        }
+        let extra = out.path().join(file_name("t", files));
+        assert!(!extra.exists(), "{name}: the writer wrote more files");
+        assert!(
+            identical || uses_lz4,
+            "{name}: not byte-identical without LZ4"
+        );
+        if let Some(manifest) = manifest {
+            assert!(
+                identical,
+                "{name}: snapshot vectors are written without LZ4"
+            );
+            let vector_bytes = std::fs::read(path.join(MANIFEST_FILE_NAME)).unwrap();
+            assert_same_bytes(&manifest, &vector_bytes, &format!("{name}: manifest"));
+        }
+    });
 }
