@@ -66,6 +66,13 @@ pub enum MergeError {
     /// A partition thread panicked (a bug in a snapshot reader or sink).
     #[error("partition {0} thread panicked")]
     Panicked(usize),
+    /// The files a checkpoint wrote do not hold the rows the merge produced (a bug in a sink):
+    /// nothing was published.
+    #[error("the files written hold {written:?}, the merge produced {merged:?}; not published")]
+    FingerprintMismatch {
+        written: ddb_model::Fingerprint,
+        merged: ddb_model::Fingerprint,
+    },
 }
 
 /// Result with [`MergeError`].

@@ -348,10 +348,10 @@ where
     // The writers fingerprinted the rows they wrote, the merge the rows it produced: the same
     // rows, or nothing is published.
     if manifest.totals.fingerprint != merged.fingerprint {
-        return Err(MergeError::InvalidOptions(format!(
-            "internal error: the files written hold {:?}, the merge produced {:?}",
-            manifest.totals.fingerprint, merged.fingerprint
-        )));
+        return Err(MergeError::FingerprintMismatch {
+            written: manifest.totals.fingerprint,
+            merged: merged.fingerprint,
+        });
     }
     manifest.publish(&*io, new_dir).map_err(snapshot_error)?;
     Ok(Checkpoint {
