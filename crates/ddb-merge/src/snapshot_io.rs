@@ -35,27 +35,19 @@ fn snapshot_error(e: SnapshotError) -> MergeError {
 pub const SPLIT_HINTS_MAX: usize = 4096;
 
 /// A published snapshot as the merge's input: every column of every file, in key order. Holds
-/// the manifest and the typed attribute list; files are opened while they are scanned.
+/// the manifest; files are opened while they are scanned.
 #[derive(Debug)]
 pub struct SnapshotDirInput {
     reader: SnapshotReader,
-    attributes: Vec<(String, ScalarAttributeType)>,
 }
 
 impl SnapshotDirInput {
     /// Opens the snapshot published in `dir`: its manifest, and every file it names once, to
     /// check it against the manifest.
     pub fn open(io: Arc<dyn Io>, dir: &Path) -> Result<Self> {
-        let reader = SnapshotReader::open(io, dir).map_err(snapshot_error)?;
-        let attributes = match reader.manifest().files.is_empty() {
-            true => Vec::new(),
-            false => reader
-                .open_file(0)
-                .map_err(snapshot_error)?
-                .attributes()
-                .to_vec(),
-        };
-        Ok(Self { reader, attributes })
+        Ok(Self {
+            reader: SnapshotReader::open(io, dir).map_err(snapshot_error)?,
+        })
     }
 
     pub fn reader(&self) -> &SnapshotReader {
@@ -68,10 +60,7 @@ impl SnapshotDirInput {
 
     /// The typed attribute columns of the snapshot (of its first file; `None` if it has none).
     pub fn attributes(&self) -> Option<&[(String, ScalarAttributeType)]> {
-        match self.reader.manifest().files.is_empty() {
-            true => None,
-            false => Some(&self.attributes),
-        }
+        self.reader.attributes()
     }
 }
 
@@ -110,26 +99,7 @@ impl SnapshotInput for SnapshotDirInput {
             lower.map_or(Bound::Unbounded, Bound::Included),
             upper.map_or(Bound::Unbounded, Bound::Excluded),
         );
-        let files = self.reader.files_in(range);
-        let lower = lower.map(<[u8]>::to_vec);
-        let upper = upper.map(<[u8]>::to_vec);
-        // Each file is opened when the scan reaches it and closed when it moves on.
-        let rows = files.flat_map(move |index| {
-            let start = lower.clone().map_or(Bound::Unbounded, Bound::Included);
-            let stop = upper.clone().map_or(Bound::Unbounded, Bound::Excluded);
-            let scan: Box<dyn Iterator<Item = ddb_snapshot::Result<ddb_snapshot::Row>> + Send> =
-                match self.reader.open_file(index) {
-                    Ok(file) => Box::new(Arc::new(file).scan_shared(
-                        (
-                            start.as_ref().map(Vec::as_slice),
-                            stop.as_ref().map(Vec::as_slice),
-                        ),
-                        Columns::ALL,
-                    )),
-                    Err(e) => Box::new(std::iter::once(Err(e))),
-                };
-            scan
-        });
+        let rows = self.reader.scan(range, Columns::ALL);
         Ok(Box::new(rows.map(|row| {
             row.map(|row| Row {
                 key: row.key,

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use ddb_io::Io;
+use ddb_model::ScalarAttributeType;
 
 use crate::error::{Damage, Result, SnapshotError};
 use crate::manifest::{FileEntry, SnapshotManifest, hex};
@@ -27,6 +28,8 @@ pub struct SnapshotReader {
     dir: PathBuf,
     manifest: SnapshotManifest,
     direct: bool,
+    /// The typed attribute columns of the first file (`None`: no files).
+    attributes: Option<Vec<(String, ScalarAttributeType)>>,
     /// The files point lookups opened last, by index, most recent last.
     cached: Mutex<VecDeque<(usize, Arc<SnapshotFile>)>>,
 }
@@ -58,15 +61,19 @@ impl SnapshotReader {
 
     fn open_with(io: Arc<dyn Io>, dir: &Path, direct: bool) -> Result<Self> {
         let manifest = SnapshotManifest::load(&*io, dir)?;
-        let reader = Self {
+        let mut reader = Self {
             io,
             dir: dir.to_path_buf(),
             manifest,
             direct,
+            attributes: None,
             cached: Mutex::new(VecDeque::new()),
         };
         for index in 0..reader.manifest.files.len() {
-            reader.open_file(index)?;
+            let file = reader.open_file(index)?;
+            if index == 0 {
+                reader.attributes = Some(file.attributes().to_vec());
+            }
         }
         Ok(reader)
     }
@@ -77,6 +84,11 @@ impl SnapshotReader {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The typed attribute columns (of the first file; `None` if the snapshot has no files).
+    pub fn attributes(&self) -> Option<&[(String, ScalarAttributeType)]> {
+        self.attributes.as_deref()
     }
 
     /// Opens file `index` of the manifest and checks it against its entry. The footer checksum
@@ -150,13 +162,21 @@ impl SnapshotReader {
     }
 
     /// Rows in `range` across all files, in key order. Files are opened one at a time, as the
-    /// scan reaches them, and closed when it moves on.
+    /// scan reaches them, and closed when it moves on. The bounds are copied, so the scan
+    /// borrows only the reader.
     pub fn scan<'a>(
         &'a self,
-        range: (Bound<&'a [u8]>, Bound<&'a [u8]>),
+        range: (Bound<&[u8]>, Bound<&[u8]>),
         columns: Columns,
-    ) -> impl Iterator<Item = Result<Row>> + Send + 'a {
-        self.files_in(range).flat_map(move |index| {
+    ) -> impl Iterator<Item = Result<Row>> + Send + use<'a> {
+        let files = self.files_in(range);
+        let start = range.0.map(<[u8]>::to_vec);
+        let end = range.1.map(<[u8]>::to_vec);
+        files.flat_map(move |index| {
+            let range = (
+                start.as_ref().map(Vec::as_slice),
+                end.as_ref().map(Vec::as_slice),
+            );
             let scan: Box<dyn Iterator<Item = Result<Row>> + Send> = match self.open_file(index) {
                 Ok(file) => Box::new(Arc::new(file).scan_shared(range, columns)),
                 Err(e) => Box::new(std::iter::once(Err(e))),
