@@ -1,0 +1,13 @@
+//! Tables over the log and snapshots: the database directory, item operations in DynamoDB's
+//! shapes, LSIs maintained with the write, GSIs maintained asynchronously (with online
+//! backfill), checkpoints and recovery.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod db;
+pub mod error;
+pub mod store;
+
+pub use db::{Database, DatabaseOptions, WaitFor};
+pub use error::{Error, Result};
+pub use store::{Change, IndexReadState, TableStore, Tables};
