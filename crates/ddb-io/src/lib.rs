@@ -16,6 +16,7 @@
 #![deny(unsafe_code)]
 
 pub mod aligned;
+pub mod lock;
 pub mod publish;
 pub mod sequential;
 pub mod sim;
@@ -31,6 +32,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use aligned::{ALIGNMENT, AlignedBuf};
+pub use lock::{DirLock, LockError};
 pub use publish::publish_atomically;
 pub use sequential::{
     ChunkReader, ChunkWriter, ReadAhead, SyncChunkReader, SyncChunkWriter, WriteBehind,
@@ -196,6 +198,9 @@ pub trait Io: Send + Sync + fmt::Debug {
 
     /// Removes a file. Durable only after [`Io::sync_dir`] of its parent.
     fn remove_file(&self, path: &Path) -> io::Result<()>;
+
+    /// Removes an empty directory. Durable only after [`Io::sync_dir`] of its parent.
+    fn remove_dir(&self, path: &Path) -> io::Result<()>;
 
     /// Makes the directory's entries (creations, renames, removals) durable.
     fn sync_dir(&self, path: &Path) -> io::Result<()>;

@@ -119,6 +119,10 @@ impl Io for StdIo {
         fs::remove_file(path).map_err(|e| error_at("remove", path, e))
     }
 
+    fn remove_dir(&self, path: &Path) -> io::Result<()> {
+        fs::remove_dir(path).map_err(|e| error_at("remove directory", path, e))
+    }
+
     fn sync_dir(&self, path: &Path) -> io::Result<()> {
         sync_dir_std(path)
     }

@@ -272,6 +272,10 @@ impl Io for UringIo {
         StdIo.remove_file(path)
     }
 
+    fn remove_dir(&self, path: &Path) -> io::Result<()> {
+        StdIo.remove_dir(path)
+    }
+
     fn sync_dir(&self, path: &Path) -> io::Result<()> {
         StdIo.sync_dir(path)
     }

@@ -332,6 +332,13 @@ impl TableSchema {
         check_item_size(size_bytes)
     }
 
+    /// Checks the item's attributes for `index`'s key (present ones of the declared type,
+    /// non-empty, within size) — what [`Self::validate_item`] checks per index. A backfill uses
+    /// it to find (and count) the items it skips.
+    pub fn validate_index_key(index: &IndexSchema, item: &Item) -> Result<()> {
+        check_index_key_attributes(index, item)
+    }
+
     /// Checks a `Key` argument (GetItem, DeleteItem, ...): exactly the table's key attributes with
     /// their declared types.
     pub fn validate_key(&self, key: &Item) -> Result<()> {

@@ -1,71 +1,802 @@
 //! The database directory: its lock, the catalog of tables, the tables and their background
-//! work.
+//! work, and the control plane (CreateTable, DescribeTable, ListTables, DeleteTable,
+//! UpdateTable).
 
-use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use ddb_model::{DdbError, Result as DdbResult};
+use ddb_io::{DirLock, Io, LockError};
+use ddb_model::table::{
+    CreateTableInput, GlobalSecondaryIndex, IndexStatus, TableDescription, TableStatus,
+    describe_new_table,
+};
+use ddb_model::{AttributeDefinition, DdbError, ErrorKind, Result as DdbResult};
+use serde::Deserialize;
 use serde_json::Value;
 
+use crate::catalog::{CatalogStore, GsiState, TableEntry};
+use crate::checkpoint::CheckpointReport;
 use crate::error::{Error, Result};
+use crate::files;
 use crate::store::{TableStore, Tables};
+use crate::table::{GsiLag, Table, TableConfig, TableEvents, TableHandle, lock};
 
 /// How a database is opened.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct DatabaseOptions {
     /// The I/O backend; `None`: chosen from `DDB_IO_BACKEND` (io_uring where available).
-    pub io: Option<Arc<dyn ddb_io::Io>>,
-    /// Open for inspection: no lock, no recovery writes, no background work, writes refused.
+    pub io: Option<Arc<dyn Io>>,
+    /// Open for inspection: no lock, nothing written, only ListTables and DescribeTable.
     pub read_only: bool,
+    /// Tunables of every table.
+    pub table: TableConfig,
 }
 
-impl Default for DatabaseOptions {
-    fn default() -> Self {
-        Self {
-            io: None,
-            read_only: false,
-        }
-    }
-}
-
-/// What [`Database::wait`] waits for (the `aws dynamodb wait` conditions).
+/// What [`Database::wait`] waits for (the `aws dynamodb wait` conditions, and GSI catch-up).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WaitFor {
     TableExists(String),
     TableNotExists(String),
     IndexActive { table: String, index: String },
+    /// Every change acknowledged before the wait started is applied to the table's GSIs.
+    GsiCaughtUp { table: String },
 }
 
 /// An open database directory.
 #[derive(Debug)]
-pub struct Database {}
+pub struct Database {
+    root: PathBuf,
+    io: Arc<dyn Io>,
+    options: DatabaseOptions,
+    _lock: Option<DirLock>,
+    catalog: Arc<CatalogStore>,
+    tables: Mutex<BTreeMap<String, Arc<Table>>>,
+    events: Arc<Events>,
+}
+
+#[derive(Debug)]
+struct Events {
+    catalog: Arc<CatalogStore>,
+}
+
+impl TableEvents for Events {
+    fn gsi_active(&self, table: &str, index: &str, violations: u64) -> Result<()> {
+        self.catalog.update(|catalog| {
+            if let Some(entry) = catalog.tables.get_mut(table) {
+                entry.gsis.insert(
+                    index.to_owned(),
+                    GsiState {
+                        status: IndexStatus::Active,
+                        backfilling: false,
+                        backfill_violations: violations,
+                    },
+                );
+            }
+            Ok(())
+        })
+    }
+
+    fn notify(&self) {
+        self.catalog.notify();
+    }
+}
+
+fn not_found(name: &str) -> DdbError {
+    DdbError::new(
+        ErrorKind::ResourceNotFound,
+        format!("Requested resource not found: Table: {name} not found"),
+    )
+}
+
+fn now_seconds() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// A new table id: 128 bits from the clock, the process and a counter, hashed.
+fn new_table_id(name: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let seed = format!(
+        "{name}\0{nanos}\0{}\0{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
+    format!("{:032x}", xxhash_rust::xxh3::xxh3_128(seed.as_bytes()))
+}
+
+/// `TableId` as DynamoDB prints it (a UUID).
+fn uuid(id: &str) -> String {
+    let part = |range: std::ops::Range<usize>| id.get(range).unwrap_or("");
+    format!(
+        "{}-{}-{}-{}-{}",
+        part(0..8),
+        part(8..12),
+        part(12..16),
+        part(16..20),
+        part(20..32)
+    )
+}
+
+fn table_arn(name: &str) -> String {
+    format!("arn:aws:dynamodb:ddblocal:000000000000:table/{name}")
+}
+
+fn request_text(request: &Value) -> String {
+    request.to_string()
+}
+
+fn table_name_of(request: &Value) -> DdbResult<String> {
+    match request.get("TableName") {
+        Some(Value::String(name)) => Ok(name.clone()),
+        Some(_) => Err(DdbError::serialization(
+            "TableName: expected a string".to_owned(),
+        )),
+        None => Err(DdbError::validation(
+            "1 validation error detected: Value null at 'tableName' failed to satisfy constraint: \
+             Member must not be null",
+        )),
+    }
+}
 
 impl Database {
-    pub fn open(_dir: &Path, _options: DatabaseOptions) -> Result<Arc<Database>> {
-        Err(Error::Unavailable("not implemented yet".to_owned()))
+    /// Opens (creating if needed) the database in `dir`: takes its lock, loads the catalog,
+    /// opens every table (recovering each from its checkpoint and log), finishes interrupted
+    /// creations and deletions, and resumes GSI backfills.
+    pub fn open(dir: &Path, options: DatabaseOptions) -> Result<Arc<Database>> {
+        let io = match &options.io {
+            Some(io) => Arc::clone(io),
+            None => ddb_io::select_backend(ddb_io::BackendChoice::from_env()?)?,
+        };
+        let lock = if options.read_only {
+            None
+        } else {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| ddb_io::error_at("create database directory", dir, e))?;
+            io.create_dir_all(dir)?;
+            match DirLock::acquire(&dir.join(files::LOCK_FILE)) {
+                Ok(lock) => Some(lock),
+                Err(LockError::Held { path, pid }) => return Err(Error::Locked { path, pid }),
+                Err(LockError::Io(e)) => return Err(Error::Io(e)),
+            }
+        };
+        let catalog = Arc::new(CatalogStore::load(
+            Arc::clone(&io),
+            dir,
+            options.read_only,
+        )?);
+        let events = Arc::new(Events {
+            catalog: Arc::clone(&catalog),
+        });
+        let db = Database {
+            root: dir.to_owned(),
+            io,
+            options,
+            _lock: lock,
+            catalog,
+            tables: Mutex::new(BTreeMap::new()),
+            events,
+        };
+        if !db.options.read_only {
+            db.recover()?;
+        }
+        Ok(Arc::new(db))
+    }
+
+    fn recover(&self) -> Result<()> {
+        let entries: Vec<TableEntry> = self.catalog.lock().tables.values().cloned().collect();
+        for entry in entries {
+            let name = entry.definition.table_name.clone();
+            match entry.status {
+                TableStatus::Deleting => self.finish_delete(&name, &entry.id)?,
+                TableStatus::Creating => {
+                    self.open_table(&entry)?;
+                    self.set_status(&name, TableStatus::Active)?;
+                }
+                _ => {
+                    self.open_table(&entry)?;
+                }
+            }
+        }
+        // Directories of tables the catalog does not know (a crash between creating a
+        // directory and recording the table cannot happen: the record comes first; but a
+        // deletion's directory removal can be interrupted after the record is gone).
+        let known: BTreeSet<String> = self
+            .catalog
+            .lock()
+            .tables
+            .values()
+            .map(|e| e.id.clone())
+            .collect();
+        let tables_dir = files::tables_dir(&self.root);
+        if self.io.exists(&tables_dir)? {
+            for name in self.io.read_dir(&tables_dir)? {
+                if let Some(id) = name.to_str() {
+                    if !known.contains(id) {
+                        files::remove_dir_all(&*self.io, &tables_dir.join(id))?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn open_table(&self, entry: &TableEntry) -> Result<Arc<Table>> {
+        let schema = entry.definition.validate()?;
+        let backfilling: BTreeSet<String> = entry
+            .gsis
+            .iter()
+            .filter(|(_, s)| s.backfilling)
+            .map(|(n, _)| n.clone())
+            .collect();
+        let dir = files::table_dir(&self.root, &entry.id);
+        let table = Table::open(
+            Arc::clone(&self.io),
+            &dir,
+            &entry.definition.table_name,
+            entry.table_id_bytes(),
+            schema,
+            backfilling,
+            self.options.table.clone(),
+            Arc::clone(&self.events) as Arc<dyn TableEvents>,
+        )?;
+        lock(&self.tables).insert(entry.definition.table_name.clone(), Arc::clone(&table));
+        Ok(table)
+    }
+
+    fn set_status(&self, name: &str, status: TableStatus) -> Result<()> {
+        self.catalog.update(|catalog| {
+            if let Some(entry) = catalog.tables.get_mut(name) {
+                entry.status = status;
+            }
+            Ok(())
+        })
+    }
+
+    fn finish_delete(&self, name: &str, id: &str) -> Result<()> {
+        if let Some(table) = lock(&self.tables).remove(name) {
+            table.shutdown();
+        }
+        files::remove_dir_all(&*self.io, &files::table_dir(&self.root, id))?;
+        self.catalog.update(|catalog| {
+            catalog.tables.remove(name);
+            Ok(())
+        })
+    }
+
+    /// The directory the database lives in.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The I/O backend in use.
+    pub fn io(&self) -> &Arc<dyn Io> {
+        &self.io
     }
 
     /// Runs the operation `operation` (DynamoDB's name: `CreateTable`, `PutItem`, ...) with the
     /// request JSON DynamoDB takes, returning the response JSON.
-    pub fn call(&self, _operation: &str, _request: &Value) -> DdbResult<Value> {
-        Err(DdbError::validation("not implemented yet"))
+    pub fn call(&self, operation: &str, request: &Value) -> DdbResult<Value> {
+        if !request.is_object() {
+            return Err(DdbError::serialization(
+                "the request body must be a JSON object".to_owned(),
+            ));
+        }
+        match operation {
+            "CreateTable" => self.create_table(request),
+            "DescribeTable" => self.describe_table(request),
+            "ListTables" => self.list_tables(request),
+            "DeleteTable" => self.delete_table(request),
+            "UpdateTable" => self.update_table(request),
+            _ => {
+                if self.options.read_only {
+                    return Err(DdbError::validation(
+                        "the database is open read-only: only ListTables and DescribeTable run",
+                    ));
+                }
+                crate::api::data::dispatch(self, operation, request).unwrap_or_else(|| {
+                    Err(DdbError::validation(format!(
+                        "Unknown operation: {operation}"
+                    )))
+                })
+            }
+        }
     }
 
-    /// Waits until `what` holds (running the database's background work meanwhile); `false`
-    /// if `timeout` passed first.
-    pub fn wait(&self, _what: &WaitFor, _timeout: Duration) -> DdbResult<bool> {
-        Err(DdbError::validation("not implemented yet"))
+    fn describe(&self, entry: &TableEntry) -> DdbResult<TableDescription> {
+        let schema = entry.definition.validate()?;
+        let mut description = describe_new_table(
+            &entry.definition,
+            &schema,
+            entry.table_arn.clone(),
+            uuid(&entry.id),
+            entry.creation_date_time,
+        );
+        description.table_status = entry.status;
+        let table = lock(&self.tables).get(&entry.definition.table_name).cloned();
+        if let Some(table) = &table {
+            let stats = table.stats();
+            description.item_count = stats.items;
+            description.table_size_bytes = stats.bytes;
+        }
+        if let Some(lsis) = &mut description.local_secondary_indexes {
+            for lsi in lsis {
+                if let Some(table) = &table {
+                    let stats = table.index_stats(&lsi.index_name);
+                    lsi.item_count = stats.items;
+                    lsi.index_size_bytes = stats.bytes;
+                }
+            }
+        }
+        if let Some(gsis) = &mut description.global_secondary_indexes {
+            for gsi in gsis {
+                let state = entry.gsis.get(&gsi.index_name);
+                gsi.index_status = state.map_or(IndexStatus::Active, |s| s.status);
+                gsi.backfilling = state.and_then(|s| s.backfilling.then_some(true));
+                if let Some(table) = &table {
+                    let stats = table.index_stats(&gsi.index_name);
+                    gsi.item_count = stats.items;
+                    gsi.index_size_bytes = stats.bytes;
+                }
+            }
+        }
+        Ok(description)
+    }
+
+    fn description_json(&self, description: &TableDescription) -> DdbResult<Value> {
+        serde_json::to_value(description).map_err(|e| {
+            DdbError::new(ErrorKind::InternalServerError, format!("encoding: {e}"))
+        })
+    }
+
+    fn entry(&self, name: &str) -> DdbResult<TableEntry> {
+        self.catalog
+            .lock()
+            .tables
+            .get(name)
+            .cloned()
+            .ok_or_else(|| not_found(name))
+    }
+
+    fn create_table(&self, request: &Value) -> DdbResult<Value> {
+        self.check_writable()?;
+        let input = CreateTableInput::from_json(&request_text(request))?;
+        input.validate()?;
+        let name = input.table_name.clone();
+        let id = new_table_id(&name);
+        let entry = TableEntry {
+            id: id.clone(),
+            status: TableStatus::Creating,
+            gsis: input
+                .global_secondary_indexes
+                .iter()
+                .flatten()
+                .map(|g| {
+                    (
+                        g.index_name.clone(),
+                        GsiState {
+                            status: IndexStatus::Active,
+                            backfilling: false,
+                            backfill_violations: 0,
+                        },
+                    )
+                })
+                .collect(),
+            definition: input,
+            creation_date_time: now_seconds(),
+            table_arn: table_arn(&name),
+        };
+        self.catalog.update(|catalog| {
+            if catalog.tables.contains_key(&name) {
+                return Err(Error::Service(DdbError::new(
+                    ErrorKind::ResourceInUse,
+                    format!("Table already exists: {name}"),
+                )));
+            }
+            catalog.tables.insert(name.clone(), entry.clone());
+            Ok(())
+        })?;
+        // The response shows the table as the request left it: CREATING, its GSIs CREATING.
+        let mut description = self.describe(&entry)?;
+        if let Some(gsis) = &mut description.global_secondary_indexes {
+            for gsi in gsis {
+                gsi.index_status = IndexStatus::Creating;
+            }
+        }
+        self.open_table(&entry)?;
+        self.set_status(&name, TableStatus::Active)?;
+        Ok(serde_json::json!({ "TableDescription": self.description_json(&description)? }))
+    }
+
+    fn describe_table(&self, request: &Value) -> DdbResult<Value> {
+        let name = table_name_of(request)?;
+        let entry = self.entry(&name)?;
+        let description = self.describe(&entry)?;
+        Ok(serde_json::json!({ "Table": self.description_json(&description)? }))
+    }
+
+    fn list_tables(&self, request: &Value) -> DdbResult<Value> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase", deny_unknown_fields)]
+        struct ListTablesInput {
+            exclusive_start_table_name: Option<String>,
+            limit: Option<i64>,
+        }
+        let input: ListTablesInput = serde_json::from_value(request.clone())
+            .map_err(|e| DdbError::serialization(e.to_string()))?;
+        let limit = input.limit.unwrap_or(100);
+        if !(1..=100).contains(&limit) {
+            let constraint = if limit < 1 {
+                "Member must have value greater than or equal to 1"
+            } else {
+                "Member must have value less than or equal to 100"
+            };
+            return Err(DdbError::validation(format!(
+                "1 validation error detected: Value '{limit}' at 'limit' failed to satisfy \
+                 constraint: {constraint}"
+            )));
+        }
+        let limit = usize::try_from(limit).unwrap_or(100);
+        let catalog = self.catalog.lock();
+        let names: Vec<&String> = catalog
+            .tables
+            .keys()
+            .filter(|n| {
+                input
+                    .exclusive_start_table_name
+                    .as_ref()
+                    .is_none_or(|start| n.as_str() > start.as_str())
+            })
+            .collect();
+        let page: Vec<&String> = names.iter().take(limit).copied().collect();
+        let mut out = serde_json::json!({ "TableNames": page });
+        if names.len() > limit {
+            if let (Some(last), Some(map)) = (page.last(), out.as_object_mut()) {
+                map.insert("LastEvaluatedTableName".to_owned(), Value::from(last.as_str()));
+            }
+        }
+        Ok(out)
+    }
+
+    fn delete_table(&self, request: &Value) -> DdbResult<Value> {
+        self.check_writable()?;
+        let name = table_name_of(request)?;
+        let entry = self.entry(&name)?;
+        if entry.status != TableStatus::Active {
+            return Err(DdbError::new(
+                ErrorKind::ResourceInUse,
+                format!("Attempt to change a resource which is still in use: Table is being {}: {name}",
+                    match entry.status {
+                        TableStatus::Creating => "created",
+                        TableStatus::Deleting => "deleted",
+                        _ => "updated",
+                    }),
+            ));
+        }
+        if entry.definition.deletion_protection_enabled == Some(true) {
+            return Err(DdbError::validation(
+                "Resource cannot be deleted as it is currently protected against deletion. \
+                 Disable deletion protection first.",
+            ));
+        }
+        let mut description = self.describe(&entry)?;
+        description.table_status = TableStatus::Deleting;
+        self.set_status(&name, TableStatus::Deleting)?;
+        self.finish_delete(&name, &entry.id)?;
+        Ok(serde_json::json!({ "TableDescription": self.description_json(&description)? }))
+    }
+
+    fn update_table(&self, request: &Value) -> DdbResult<Value> {
+        self.check_writable()?;
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct GsiUpdate {
+            create: Option<GlobalSecondaryIndex>,
+            delete: Option<DeleteGsi>,
+            update: Option<Value>,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct DeleteGsi {
+            index_name: String,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct UpdateTableInput {
+            // Read through `table_name_of`; listed so that it is not an unsupported member.
+            #[allow(dead_code)]
+            table_name: String,
+            attribute_definitions: Option<Vec<AttributeDefinition>>,
+            global_secondary_index_updates: Option<Vec<GsiUpdate>>,
+            billing_mode: Option<ddb_model::table::BillingMode>,
+            provisioned_throughput: Option<ddb_model::table::ProvisionedThroughput>,
+            deletion_protection_enabled: Option<bool>,
+            #[serde(flatten)]
+            other: BTreeMap<String, Value>,
+        }
+        let name = table_name_of(request)?;
+        let input: UpdateTableInput = serde_json::from_value(request.clone())
+            .map_err(|e| DdbError::serialization(e.to_string()))?;
+        if let Some(member) = input.other.keys().next() {
+            return Err(DdbError::validation(format!(
+                "UpdateTable: {member} is not supported by this implementation (supported: \
+                 AttributeDefinitions, GlobalSecondaryIndexUpdates Create/Delete, BillingMode, \
+                 ProvisionedThroughput, DeletionProtectionEnabled)"
+            )));
+        }
+        let entry = self.entry(&name)?;
+        if entry.status != TableStatus::Active {
+            return Err(DdbError::new(
+                ErrorKind::ResourceInUse,
+                format!("Attempt to change a resource which is still in use: Table is being updated: {name}"),
+            ));
+        }
+        let updates = input.global_secondary_index_updates.unwrap_or_default();
+        let nothing = updates.is_empty()
+            && input.billing_mode.is_none()
+            && input.provisioned_throughput.is_none()
+            && input.deletion_protection_enabled.is_none();
+        if nothing {
+            return Err(DdbError::validation(
+                "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, \
+                 GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required",
+            ));
+        }
+        let online = updates
+            .iter()
+            .filter(|u| u.create.is_some() || u.delete.is_some())
+            .count();
+        let busy = entry
+            .gsis
+            .values()
+            .any(|s| s.status == IndexStatus::Creating || s.status == IndexStatus::Deleting);
+        if online > 1 || (online == 1 && busy) {
+            return Err(DdbError::new(
+                ErrorKind::LimitExceeded,
+                "Subscriber limit exceeded: Only 1 online index can be created or deleted \
+                 simultaneously per table",
+            ));
+        }
+        let mut definition = entry.definition.clone();
+        if let Some(mode) = input.billing_mode {
+            definition.billing_mode = Some(mode);
+        }
+        if let Some(throughput) = input.provisioned_throughput {
+            definition.provisioned_throughput = Some(throughput);
+        }
+        if let Some(flag) = input.deletion_protection_enabled {
+            definition.deletion_protection_enabled = Some(flag);
+        }
+        let mut created = None;
+        let mut deleted = None;
+        for update in updates {
+            if let Some(create) = update.create {
+                if definition
+                    .global_secondary_indexes
+                    .iter()
+                    .flatten()
+                    .any(|g| g.index_name == create.index_name)
+                    || definition
+                        .local_secondary_indexes
+                        .iter()
+                        .flatten()
+                        .any(|l| l.index_name == create.index_name)
+                {
+                    return Err(DdbError::validation(format!(
+                        "One or more parameter values were invalid: Index with name {} already exists",
+                        create.index_name
+                    )));
+                }
+                let Some(new_definitions) = &input.attribute_definitions else {
+                    return Err(DdbError::validation(
+                        "One or more parameter values were invalid: Some index key attributes are \
+                         not defined in AttributeDefinitions. Keys: [] AttributeDefinitions: []"
+                            .to_owned(),
+                    ));
+                };
+                for def in new_definitions {
+                    match definition
+                        .attribute_definitions
+                        .iter()
+                        .find(|d| d.attribute_name == def.attribute_name)
+                    {
+                        Some(existing) if existing.attribute_type != def.attribute_type => {
+                            return Err(DdbError::validation(format!(
+                                "One or more parameter values were invalid: Cannot change the type \
+                                 of attribute {} from {} to {}",
+                                def.attribute_name, existing.attribute_type, def.attribute_type
+                            )));
+                        }
+                        Some(_) => {}
+                        None => definition.attribute_definitions.push(def.clone()),
+                    }
+                }
+                created = Some(create.index_name.clone());
+                definition
+                    .global_secondary_indexes
+                    .get_or_insert_with(Vec::new)
+                    .push(create);
+            } else if let Some(delete) = update.delete {
+                let gsis = definition.global_secondary_indexes.get_or_insert_with(Vec::new);
+                let before = gsis.len();
+                gsis.retain(|g| g.index_name != delete.index_name);
+                if gsis.len() == before {
+                    return Err(DdbError::new(
+                        ErrorKind::ResourceNotFound,
+                        format!(
+                            "Requested resource not found: Index: {} not found in table {name}",
+                            delete.index_name
+                        ),
+                    ));
+                }
+                if gsis.is_empty() {
+                    definition.global_secondary_indexes = None;
+                }
+                deleted = Some(delete.index_name.clone());
+            } else if update.update.is_some() {
+                // Throughput of a GSI: recorded only (there is no throttling here).
+                return Err(DdbError::validation(
+                    "GlobalSecondaryIndexUpdates Update is not supported by this implementation",
+                ));
+            }
+        }
+        // Attribute definitions that no key uses any more are dropped, as DynamoDB does.
+        let schema_check = definition.clone();
+        let mut used: BTreeSet<String> = BTreeSet::new();
+        for element in schema_check
+            .key_schema
+            .iter()
+            .chain(schema_check.local_secondary_indexes.iter().flatten().flat_map(|l| &l.key_schema))
+            .chain(schema_check.global_secondary_indexes.iter().flatten().flat_map(|g| &g.key_schema))
+        {
+            used.insert(element.attribute_name.clone());
+        }
+        definition
+            .attribute_definitions
+            .retain(|d| used.contains(&d.attribute_name));
+        let schema = definition.validate()?;
+        let table = lock(&self.tables)
+            .get(&name)
+            .cloned()
+            .ok_or_else(|| not_found(&name))?;
+        let mut next = entry.clone();
+        next.definition = definition;
+        if let Some(index) = &created {
+            next.gsis.insert(
+                index.clone(),
+                GsiState {
+                    status: IndexStatus::Creating,
+                    backfilling: true,
+                    backfill_violations: 0,
+                },
+            );
+        }
+        if let Some(index) = &deleted {
+            next.gsis.remove(index);
+        }
+        self.catalog.update(|catalog| {
+            catalog.tables.insert(name.clone(), next.clone());
+            Ok(())
+        })?;
+        if let Some(index) = &created {
+            table.add_gsi(schema.clone(), index)?;
+        }
+        if let Some(index) = &deleted {
+            table.drop_gsi(schema, index)?;
+        }
+        let mut description = self.describe(&next)?;
+        description.table_status = TableStatus::Updating;
+        Ok(serde_json::json!({ "TableDescription": self.description_json(&description)? }))
+    }
+
+    fn check_writable(&self) -> DdbResult<()> {
+        if self.options.read_only {
+            return Err(DdbError::validation(
+                "the database is open read-only: only ListTables and DescribeTable run",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Waits until `what` holds (the database's background work runs meanwhile); `false` if
+    /// `timeout` passed first.
+    pub fn wait(&self, what: &WaitFor, timeout: Duration) -> DdbResult<bool> {
+        let deadline = Instant::now() + timeout;
+        match what {
+            WaitFor::TableExists(name) => Ok(self.catalog.wait_until(deadline, |c| {
+                c.tables
+                    .get(name)
+                    .is_some_and(|e| e.status == TableStatus::Active)
+            })),
+            WaitFor::TableNotExists(name) => Ok(self
+                .catalog
+                .wait_until(deadline, |c| !c.tables.contains_key(name))),
+            WaitFor::IndexActive { table, index } => {
+                let entry = self.entry(table)?;
+                let is_lsi = entry
+                    .definition
+                    .local_secondary_indexes
+                    .iter()
+                    .flatten()
+                    .any(|l| l.index_name == *index);
+                if is_lsi {
+                    return Ok(true);
+                }
+                Ok(self.catalog.wait_until(deadline, |c| {
+                    c.tables
+                        .get(table)
+                        .and_then(|e| e.gsis.get(index))
+                        .is_some_and(|s| s.status == IndexStatus::Active)
+                }))
+            }
+            WaitFor::GsiCaughtUp { table } => {
+                let handle = lock(&self.tables)
+                    .get(table)
+                    .cloned()
+                    .ok_or_else(|| not_found(table))?;
+                Ok(handle.wait_gsi_caught_up(timeout))
+            }
+        }
     }
 
     /// Checkpoints the table now (`ddbfmt checkpoint`).
-    pub fn checkpoint(&self, _table: &str) -> DdbResult<()> {
-        Err(DdbError::validation("not implemented yet"))
+    pub fn checkpoint(&self, table: &str) -> DdbResult<CheckpointReport> {
+        self.check_writable()?;
+        let handle = lock(&self.tables)
+            .get(table)
+            .cloned()
+            .ok_or_else(|| not_found(table))?;
+        Ok(handle.checkpoint()?)
+    }
+
+    /// How far a table's GSIs are behind it.
+    pub fn gsi_lag(&self, table: &str) -> DdbResult<GsiLag> {
+        let handle = lock(&self.tables)
+            .get(table)
+            .cloned()
+            .ok_or_else(|| not_found(table))?;
+        Ok(handle.gsi_lag())
+    }
+
+    /// The open table called `name` (for tools and tests that step it).
+    pub fn engine_table(&self, name: &str) -> DdbResult<Arc<Table>> {
+        lock(&self.tables)
+            .get(name)
+            .cloned()
+            .ok_or_else(|| not_found(name))
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        let tables: Vec<Arc<Table>> = lock(&self.tables).values().cloned().collect();
+        for table in tables {
+            table.shutdown();
+        }
     }
 }
 
 impl Tables for Database {
-    fn table(&self, _name: &str) -> DdbResult<Arc<dyn TableStore>> {
-        Err(DdbError::validation("not implemented yet"))
+    fn table(&self, name: &str) -> DdbResult<Arc<dyn TableStore>> {
+        let status = self.catalog.lock().tables.get(name).map(|e| e.status);
+        match status {
+            Some(TableStatus::Active | TableStatus::Updating) => {}
+            _ => {
+                return Err(DdbError::new(
+                    ErrorKind::ResourceNotFound,
+                    "Requested resource not found",
+                ));
+            }
+        }
+        let table = lock(&self.tables).get(name).cloned().ok_or_else(|| {
+            DdbError::new(ErrorKind::ResourceNotFound, "Requested resource not found")
+        })?;
+        Ok(Arc::new(TableHandle::new(table)))
     }
 }

@@ -4,9 +4,16 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod catalog;
+pub mod checkpoint;
 pub mod db;
 pub mod error;
+pub mod files;
+pub mod index;
+pub mod layers;
+pub mod state_file;
 pub mod store;
+pub mod table;
 
 pub use db::{Database, DatabaseOptions, WaitFor};
 pub use error::{Error, Result};

@@ -460,6 +460,10 @@ impl Io for SimIo {
         Ok(())
     }
 
+    fn remove_dir(&self, path: &Path) -> io::Result<()> {
+        self.shared.lock().remove_dir(path)
+    }
+
     fn exists(&self, path: &Path) -> io::Result<bool> {
         let normal = normalize(path);
         let state = self.shared.lock();

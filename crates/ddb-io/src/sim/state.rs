@@ -297,6 +297,28 @@ impl State {
         Ok(())
     }
 
+    /// Removes an empty directory (no current or durable entries, no subdirectories). The
+    /// simulated disk treats the removal as durable at once: a directory that is gone holds
+    /// nothing a crash could bring back.
+    pub(crate) fn remove_dir(&mut self, path: &Path) -> io::Result<()> {
+        let normal = normalize(path);
+        let Some(dir) = self.dirs.get(&normal) else {
+            return Err(not_found("remove directory", path));
+        };
+        let has_subdirs = self.dirs.keys().any(|sub| sub.parent() == Some(normal.as_path()));
+        if !dir.current.is_empty() || !dir.durable.is_empty() || has_subdirs {
+            return Err(error(
+                "remove directory",
+                path,
+                io::ErrorKind::DirectoryNotEmpty,
+                "directory not empty (or its removed entries are not yet durable)",
+            ));
+        }
+        self.mutate(Mutation::Other, "remove directory", path)?;
+        self.dirs.remove(&normal);
+        Ok(())
+    }
+
     /// File names and subdirectory names of a directory, sorted.
     pub(crate) fn read_dir(&self, path: &Path) -> io::Result<Vec<OsString>> {
         let normal = normalize(path);

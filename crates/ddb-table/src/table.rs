@@ -1,0 +1,1164 @@
+//! One table: its log, its layered state (table and index trees), the write path that keeps
+//! LSIs in step with every write, the queue its GSI applier follows, and recovery on open.
+//!
+//! Writes to a table are serialised by one mutex: a write reads the current item, decides,
+//! appends to the log (returning once durable), then installs the change in the memtable and
+//! the LSIs before the mutex is released. So a reader never sees a change that is not durable,
+//! and LSIs are never behind the table. GSIs are updated by the applier thread from a queue the
+//! write path fills in LSN order, after the write is acknowledged.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use ddb_io::Io;
+use ddb_log::{Clock, Durability, Log, LogOptions, Mutation, MutationKind, RecordType};
+use ddb_model::{
+    DdbError, ErrorKind, IndexKind, IndexSchema, Item, KeyValue, TableSchema,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::files;
+use crate::index;
+use crate::layers::{self, Base, Tree, Value};
+use crate::state_file;
+use crate::store::{Change, IndexReadState, TableStore};
+
+/// The version of the `CURRENT` layout this build writes and reads.
+pub const CURRENT_FORMAT: u32 = 1;
+
+/// Tunables of a table.
+#[derive(Debug, Clone)]
+pub struct TableConfig {
+    /// A checkpoint starts once the in-memory deltas (table and indexes) exceed this.
+    pub memtable_budget_bytes: usize,
+    /// The item collection limit of tables with LSIs (DynamoDB's 10 GB).
+    pub item_collection_limit_bytes: u64,
+    /// Key-range partitions of a checkpoint's merge.
+    pub merge_partitions: usize,
+    /// Memory for a checkpoint's merge and for a backfill's sort.
+    pub merge_memory_bytes: usize,
+    pub durability: Durability,
+    pub clock: Arc<dyn Clock>,
+    pub log_segment_bytes: u64,
+    /// Block size of snapshots written by checkpoints (smaller in tests to get many blocks).
+    pub snapshot_block_bytes: usize,
+    /// Run background work (GSI applier, checkpoints, backfills) on threads. Off: nothing runs
+    /// until [`Table::run_pending_work`] is called (tests that step the engine).
+    pub background: bool,
+}
+
+impl Default for TableConfig {
+    fn default() -> Self {
+        Self {
+            memtable_budget_bytes: 64 << 20,
+            item_collection_limit_bytes: 10 * 1024 * 1024 * 1024,
+            merge_partitions: 2,
+            merge_memory_bytes: 64 << 20,
+            durability: Durability::Group,
+            clock: Arc::new(ddb_log::SystemClock),
+            log_segment_bytes: 64 << 20,
+            snapshot_block_bytes: 256 << 10,
+            background: true,
+        }
+    }
+}
+
+/// Item count and bytes (DynamoDB's item size) of a table or an index.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    pub items: i64,
+    pub bytes: i64,
+}
+
+impl Stats {
+    pub(crate) fn add(&mut self, item: Option<&Item>, sign: i64) {
+        if let Some(item) = item {
+            self.items += sign;
+            self.bytes += sign * i64::try_from(item.size_bytes()).unwrap_or(i64::MAX);
+        }
+    }
+}
+
+/// The `CURRENT` state file: the last checkpoint of a table.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Current {
+    pub format: u32,
+    /// Every mutation up to this LSN is in the snapshots; 0: no checkpoint yet.
+    pub lsn: u64,
+    /// Whether `ckpt-<lsn>/table` holds the table snapshot (false only for `lsn` 0).
+    pub table_snapshot: bool,
+    /// Indexes with a snapshot in `ckpt-<lsn>/index-<name>`.
+    pub indexes: BTreeSet<String>,
+    pub stats: Stats,
+    pub index_stats: BTreeMap<String, Stats>,
+}
+
+/// The table's index layout at one moment. Replaced (never mutated) when an index is added or
+/// removed, so a request works with one consistent shape.
+#[derive(Debug, Clone)]
+pub struct Shape {
+    /// The table key and every index (LSIs, then GSIs; backfilling GSIs included).
+    pub schema: TableSchema,
+    /// The indexes whose keys writes are checked against (LSIs and ACTIVE GSIs).
+    pub write_schema: TableSchema,
+    /// GSIs being backfilled: written by the applier, not readable.
+    pub backfilling: BTreeSet<String>,
+    /// Per GSI: the applier applies queued work with a greater LSN (the LSN its contents
+    /// started from).
+    pub gsi_start: BTreeMap<String, u64>,
+}
+
+impl Shape {
+    pub fn new(schema: TableSchema, backfilling: BTreeSet<String>) -> Shape {
+        let mut write_schema = schema.clone();
+        write_schema.indexes.retain(|i| !backfilling.contains(&i.name));
+        Shape {
+            schema,
+            write_schema,
+            backfilling,
+            gsi_start: BTreeMap::new(),
+        }
+    }
+
+    pub fn lsis(&self) -> impl Iterator<Item = &IndexSchema> {
+        self.schema
+            .indexes
+            .iter()
+            .filter(|i| i.kind == IndexKind::Local)
+    }
+
+    pub fn gsis(&self) -> impl Iterator<Item = &IndexSchema> {
+        self.schema
+            .indexes
+            .iter()
+            .filter(|i| i.kind == IndexKind::Global)
+    }
+}
+
+/// The key spaces of a table.
+#[derive(Debug, Clone)]
+pub(crate) struct Trees {
+    pub table: Tree,
+    pub indexes: BTreeMap<String, Tree>,
+}
+
+impl Trees {
+    pub fn delta_bytes(&self) -> usize {
+        self.table.delta_bytes() + self.indexes.values().map(Tree::delta_bytes).sum::<usize>()
+    }
+}
+
+/// Serialised write state.
+#[derive(Debug, Default)]
+pub(crate) struct WriterState {
+    pub stats: Stats,
+    /// LSI stats (GSI stats are the applier's).
+    pub index_stats: BTreeMap<String, Stats>,
+    /// Item collection sizes (table items + LSI entries) of the partitions written since open,
+    /// for tables with LSIs; computed by a range read on first touch.
+    pub collections: HashMap<Vec<u8>, u64>,
+}
+
+/// A change for the GSI applier.
+#[derive(Debug, Clone)]
+pub(crate) struct Work {
+    pub lsn: u64,
+    pub timestamp_us: u64,
+    pub old: Option<Arc<Item>>,
+    pub new: Option<Arc<Item>>,
+}
+
+/// The GSI applier's queue and progress.
+#[derive(Debug, Default)]
+pub(crate) struct GsiState {
+    pub queue: VecDeque<Work>,
+    /// Every queued change up to this LSN is applied.
+    pub applied_lsn: u64,
+    /// Commit time of the last applied change.
+    pub applied_timestamp_us: u64,
+    /// A checkpoint at this cut waits for the applier to freeze the GSI deltas there.
+    pub freeze_at: Option<u64>,
+    pub frozen_at: Option<u64>,
+    pub stats: BTreeMap<String, Stats>,
+    /// `stats` at the last freeze.
+    pub frozen_stats: BTreeMap<String, Stats>,
+    /// Backfill violations counted by the applier per GSI being backfilled.
+    pub violations: BTreeMap<String, u64>,
+    pub shutdown: bool,
+}
+
+/// Background jobs of the table.
+#[derive(Debug, Default)]
+pub(crate) struct JobState {
+    pub checkpoint_requested: bool,
+    /// GSIs to backfill, oldest first.
+    pub backfills: VecDeque<String>,
+    pub last_error: Option<String>,
+    pub shutdown: bool,
+}
+
+/// The GSI's lag behind the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GsiLag {
+    /// LSNs committed but not yet applied to the GSIs.
+    pub lsns: u64,
+    /// Microseconds between the last commit and the commit time of the last applied change (0
+    /// when caught up).
+    pub micros: u64,
+}
+
+/// Events a table reports to the database (catalog updates).
+pub(crate) trait TableEvents: Send + Sync + std::fmt::Debug {
+    /// A GSI finished its backfill (`violations` items skipped).
+    fn gsi_active(&self, table: &str, index: &str, violations: u64) -> Result<()>;
+    /// Something changed that `wait` may be waiting for.
+    fn notify(&self);
+}
+
+/// An open table.
+#[derive(Debug)]
+pub struct Table {
+    pub(crate) name: String,
+    pub(crate) table_id: [u8; 16],
+    pub(crate) dir: PathBuf,
+    pub(crate) io: Arc<dyn Io>,
+    pub(crate) config: TableConfig,
+    pub(crate) log: Log,
+    pub(crate) shape: RwLock<Arc<Shape>>,
+    pub(crate) trees: RwLock<Trees>,
+    pub(crate) writer: Mutex<WriterState>,
+    pub(crate) gsi: Mutex<GsiState>,
+    pub(crate) gsi_changed: Condvar,
+    pub(crate) jobs: Mutex<JobState>,
+    pub(crate) jobs_changed: Condvar,
+    pub(crate) current: Mutex<Current>,
+    pub(crate) events: Arc<dyn TableEvents>,
+    /// Checkpoints and backfills run one at a time.
+    pub(crate) checkpoint_lock: Mutex<()>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+pub(crate) fn decode_item(bytes: &[u8]) -> Result<Item> {
+    let text = std::str::from_utf8(bytes).map_err(|e| Error::Corrupt {
+        path: PathBuf::new(),
+        message: format!("a stored item is not UTF-8: {e}"),
+    })?;
+    ddb_model::parse_item(text).map_err(|e| Error::Corrupt {
+        path: PathBuf::new(),
+        message: format!("a stored item does not decode: {}", e.message()),
+    })
+}
+
+/// The encoded partition component of `key` (a table key), for item collections.
+fn partition_prefix(schema: &TableSchema, item: &Item) -> Option<Vec<u8>> {
+    let value = item.get(&schema.key.partition.name)?;
+    let mut out = Vec::new();
+    KeyValue::from_attribute(value)?.encode(&mut out);
+    Some(out)
+}
+
+fn prefix_bounds(prefix: &[u8]) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+    let mut past = prefix.to_vec();
+    past.push(u8::MAX);
+    (Bound::Included(prefix.to_vec()), Bound::Excluded(past))
+}
+
+impl Table {
+    /// Opens (or creates) the table in `dir`: loads its last checkpoint, replays the log after
+    /// it onto the memtable (LSIs and GSIs with it), removes files no checkpoint references, and
+    /// queues the backfill of every GSI in `backfilling`.
+    pub(crate) fn open(
+        io: Arc<dyn Io>,
+        dir: &Path,
+        name: &str,
+        table_id: [u8; 16],
+        schema: TableSchema,
+        backfilling: BTreeSet<String>,
+        config: TableConfig,
+        events: Arc<dyn TableEvents>,
+    ) -> Result<Arc<Table>> {
+        io.create_dir_all(dir)?;
+        let current: Current = state_file::load(&*io, dir, files::CURRENT_FILE)?.unwrap_or(Current {
+            format: CURRENT_FORMAT,
+            ..Current::default()
+        });
+        if current.format != CURRENT_FORMAT {
+            return Err(Error::Corrupt {
+                path: dir.join(files::CURRENT_FILE),
+                message: format!(
+                    "format {} (this build reads format {CURRENT_FORMAT})",
+                    current.format
+                ),
+            });
+        }
+        // Files of interrupted checkpoints, of indexes dropped or still being built, and
+        // leftover work files go first.
+        let checkpoint_dir = files::checkpoint_dir(dir, current.lsn);
+        for entry in io.read_dir(dir)? {
+            let Some(entry) = entry.to_str() else { continue };
+            if files::parse_checkpoint_name(entry).is_some_and(|lsn| lsn != current.lsn) {
+                files::remove_dir_all(&*io, &dir.join(entry))?;
+            }
+        }
+        if io.exists(&checkpoint_dir)? {
+            for entry in io.read_dir(&checkpoint_dir)? {
+                let Some(entry) = entry.to_str() else { continue };
+                let keep = entry == "table" && current.table_snapshot
+                    || entry
+                        .strip_prefix("index-")
+                        .is_some_and(|index| current.indexes.contains(index)
+                            && !backfilling.contains(index));
+                if !keep {
+                    files::remove_dir_all(&*io, &checkpoint_dir.join(entry))?;
+                }
+            }
+        }
+        files::empty_dir(&*io, &files::work_dir(dir))?;
+
+        let mut log_options = LogOptions::new(table_id);
+        log_options.durability = config.durability;
+        log_options.clock = Arc::clone(&config.clock);
+        log_options.segment_bytes_target = config.log_segment_bytes;
+        log_options.first_lsn = current.lsn + 1;
+        let log = Log::open(Arc::clone(&io), &files::log_dir(dir), log_options)?;
+        if log.last_lsn() < current.lsn {
+            return Err(Error::Corrupt {
+                path: files::log_dir(dir),
+                message: format!(
+                    "the log ends at LSN {} but the checkpoint is at LSN {}",
+                    log.last_lsn(),
+                    current.lsn
+                ),
+            });
+        }
+
+        let base = |sub: PathBuf| -> Result<Arc<Base>> {
+            Ok(Arc::new(Base::open(Arc::clone(&io), sub)?))
+        };
+        let table_tree = Tree::new(if current.table_snapshot {
+            Some(base(files::table_snapshot_dir(&checkpoint_dir))?)
+        } else {
+            None
+        });
+        let mut index_trees = BTreeMap::new();
+        let mut shape = Shape::new(schema, backfilling.clone());
+        for index in &shape.schema.indexes {
+            if backfilling.contains(&index.name) {
+                continue;
+            }
+            let tree_base = if current.indexes.contains(&index.name) {
+                Some(base(files::index_snapshot_dir(&checkpoint_dir, &index.name))?)
+            } else if current.table_snapshot {
+                return Err(Error::Corrupt {
+                    path: dir.join(files::CURRENT_FILE),
+                    message: format!("the checkpoint has no snapshot of index {}", index.name),
+                });
+            } else {
+                None
+            };
+            index_trees.insert(index.name.clone(), Tree::new(tree_base));
+            if index.kind == IndexKind::Global {
+                shape.gsi_start.insert(index.name.clone(), current.lsn);
+            }
+        }
+        let mut index_stats = BTreeMap::new();
+        let mut gsi_stats = BTreeMap::new();
+        for index in &shape.schema.indexes {
+            let stats = current.index_stats.get(&index.name).copied().unwrap_or_default();
+            match index.kind {
+                IndexKind::Local => index_stats.insert(index.name.clone(), stats),
+                IndexKind::Global if !backfilling.contains(&index.name) => {
+                    gsi_stats.insert(index.name.clone(), stats)
+                }
+                IndexKind::Global => None,
+            };
+        }
+        let table = Arc::new(Table {
+            name: name.to_owned(),
+            table_id,
+            dir: dir.to_owned(),
+            io,
+            config,
+            log,
+            shape: RwLock::new(Arc::new(shape)),
+            trees: RwLock::new(Trees {
+                table: table_tree,
+                indexes: index_trees,
+            }),
+            writer: Mutex::new(WriterState {
+                stats: current.stats,
+                index_stats,
+                collections: HashMap::new(),
+            }),
+            gsi: Mutex::new(GsiState {
+                applied_lsn: current.lsn,
+                stats: gsi_stats,
+                ..GsiState::default()
+            }),
+            gsi_changed: Condvar::new(),
+            jobs: Mutex::new(JobState {
+                backfills: backfilling.into_iter().collect(),
+                ..JobState::default()
+            }),
+            jobs_changed: Condvar::new(),
+            current: Mutex::new(current),
+            events,
+            checkpoint_lock: Mutex::new(()),
+            threads: Mutex::new(Vec::new()),
+        });
+        table.replay()?;
+        if table.config.background {
+            table.start_threads()?;
+        }
+        Ok(table)
+    }
+
+    /// Applies the log after the checkpoint to the memtable, the LSIs and the GSIs.
+    fn replay(&self) -> Result<()> {
+        let from = lock(&self.current).lsn + 1;
+        let last = self.log.last_lsn();
+        if last < from {
+            return Ok(());
+        }
+        let shape = self.shape();
+        let mut writer = lock(&self.writer);
+        for record in self.log.read_from(from)? {
+            let record = record?;
+            let new = match record.record_type {
+                RecordType::Put => Some(decode_item(&record.value)?),
+                RecordType::Delete => None,
+                RecordType::Skippable(_) => continue,
+            };
+            let old = self.trees_snapshot().table.get(&record.key)?;
+            let old = old.map(|bytes| decode_item(&bytes)).transpose()?;
+            let bytes: Value = match record.record_type {
+                RecordType::Put => Some(Arc::from(record.value)),
+                _ => None,
+            };
+            let work = self.install(
+                &shape,
+                &mut writer,
+                record.key,
+                old.map(Arc::new),
+                new.map(Arc::new),
+                bytes,
+                record.lsn,
+                record.timestamp_us,
+            );
+            if let Some(work) = work {
+                // Replay applies GSI changes inline: the applier starts caught up.
+                self.apply_gsi_work(&shape, &work);
+            }
+        }
+        let mut gsi = lock(&self.gsi);
+        gsi.applied_lsn = last;
+        Ok(())
+    }
+
+    pub(crate) fn start_threads(self: &Arc<Self>) -> Result<()> {
+        let mut threads = lock(&self.threads);
+        let applier = Arc::clone(self);
+        threads.push(
+            std::thread::Builder::new()
+                .name(format!("ddb-gsi-{}", self.name))
+                .spawn(move || applier.applier_loop())?,
+        );
+        let jobs = Arc::clone(self);
+        threads.push(
+            std::thread::Builder::new()
+                .name(format!("ddb-jobs-{}", self.name))
+                .spawn(move || jobs.jobs_loop())?,
+        );
+        Ok(())
+    }
+
+    /// Stops the background threads (work in progress finishes; queued work resumes on the
+    /// next open).
+    pub(crate) fn shutdown(&self) {
+        lock(&self.gsi).shutdown = true;
+        self.gsi_changed.notify_all();
+        lock(&self.jobs).shutdown = true;
+        self.jobs_changed.notify_all();
+        let threads: Vec<_> = lock(&self.threads).drain(..).collect();
+        for thread in threads {
+            let _ = thread.join();
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn shape(&self) -> Arc<Shape> {
+        Arc::clone(&self.shape.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    pub(crate) fn trees_snapshot(&self) -> Trees {
+        self.trees
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(crate) fn trees_mut(&self) -> std::sync::RwLockWriteGuard<'_, Trees> {
+        self.trees.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The table's stats (exact, as of the last acknowledged write).
+    pub fn stats(&self) -> Stats {
+        lock(&self.writer).stats
+    }
+
+    /// An index's stats (a GSI's as of the applier's progress).
+    pub fn index_stats(&self, index: &str) -> Stats {
+        if let Some(stats) = lock(&self.writer).index_stats.get(index) {
+            return *stats;
+        }
+        lock(&self.gsi).stats.get(index).copied().unwrap_or_default()
+    }
+
+    /// The last acknowledged LSN.
+    pub fn last_lsn(&self) -> u64 {
+        self.log.last_lsn()
+    }
+
+    /// How far the GSIs are behind the table.
+    pub fn gsi_lag(&self) -> GsiLag {
+        let last = self.log.last_lsn();
+        let gsi = lock(&self.gsi);
+        let lsns = last.saturating_sub(gsi.applied_lsn);
+        let micros = if lsns == 0 {
+            0
+        } else {
+            self.config
+                .clock
+                .now_us()
+                .saturating_sub(gsi.applied_timestamp_us)
+        };
+        GsiLag { lsns, micros }
+    }
+
+    /// Waits until every change acknowledged before the call is applied to the GSIs.
+    pub fn wait_gsi_caught_up(&self, timeout: Duration) -> bool {
+        let target = self.log.last_lsn();
+        let deadline = std::time::Instant::now() + timeout;
+        let mut gsi = lock(&self.gsi);
+        loop {
+            if gsi.applied_lsn >= target || gsi.queue.is_empty() && !self.config.background {
+                return gsi.applied_lsn >= target || gsi.queue.is_empty();
+            }
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            gsi = self
+                .gsi_changed
+                .wait_timeout(gsi, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // The write path
+
+    /// Validates a new item against the write schema and the key it is written under.
+    fn check_put(&self, shape: &Shape, key: &[u8], item: &Item) -> ddb_model::Result<()> {
+        shape.write_schema.validate_item(item)?;
+        let encoded = shape.schema.table_key(item)?;
+        if encoded != key {
+            return Err(DdbError::validation(
+                "The provided key element does not match the schema",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Charges a change to its item collection (tables with LSIs only): the error DynamoDB
+    /// gives if it grows a collection past the limit.
+    fn charge_collection(
+        &self,
+        shape: &Shape,
+        writer: &mut WriterState,
+        old: Option<&Item>,
+        new: Option<&Item>,
+    ) -> Result<()> {
+        if shape.lsis().next().is_none() {
+            return Ok(());
+        }
+        let Some(prefix) = new.or(old).and_then(|i| partition_prefix(&shape.schema, i)) else {
+            return Ok(());
+        };
+        let size = |item: Option<&Item>| -> i64 {
+            let Some(item) = item else { return 0 };
+            let mut total = i64::try_from(item.size_bytes()).unwrap_or(i64::MAX);
+            for lsi in shape.lsis() {
+                if let Some(entry) = index::entry(&shape.schema, lsi, item) {
+                    total += i64::try_from(entry.item.size_bytes()).unwrap_or(i64::MAX);
+                }
+            }
+            total
+        };
+        let delta = size(new) - size(old);
+        let current = match writer.collections.get(&prefix) {
+            Some(bytes) => *bytes,
+            None => {
+                let bytes = self.collection_size(shape, &prefix)?;
+                writer.collections.insert(prefix.clone(), bytes);
+                bytes
+            }
+        };
+        let next = u64::try_from((i64::try_from(current).unwrap_or(i64::MAX) + delta).max(0))
+            .unwrap_or(0);
+        if delta > 0 && next > self.config.item_collection_limit_bytes {
+            return Err(Error::Service(DdbError::new(
+                ErrorKind::ItemCollectionSizeLimitExceeded,
+                "Collection size exceeded.",
+            )));
+        }
+        writer.collections.insert(prefix, next);
+        Ok(())
+    }
+
+    /// The size of the item collection with partition prefix `prefix`, read from the trees.
+    fn collection_size(&self, shape: &Shape, prefix: &[u8]) -> Result<u64> {
+        let trees = self.trees_snapshot();
+        let (lower, upper) = prefix_bounds(prefix);
+        let mut total = 0u64;
+        let mut add = |tree: &Tree| -> Result<()> {
+            for entry in tree.range(as_ref(&lower), as_ref(&upper), true) {
+                let (_, bytes) = entry?;
+                total += u64::try_from(decode_item(&bytes)?.size_bytes()).unwrap_or(u64::MAX);
+            }
+            Ok(())
+        };
+        add(&trees.table)?;
+        for lsi in shape.lsis() {
+            if let Some(tree) = trees.indexes.get(&lsi.name) {
+                add(tree)?;
+            }
+        }
+        Ok(total)
+    }
+
+    /// Installs one durable change: the table delta, every LSI, the stats, and (returned) the
+    /// work for the GSI applier if the table has GSIs.
+    #[allow(clippy::too_many_arguments)]
+    fn install(
+        &self,
+        shape: &Shape,
+        writer: &mut WriterState,
+        key: Vec<u8>,
+        old: Option<Arc<Item>>,
+        new: Option<Arc<Item>>,
+        bytes: Value,
+        lsn: u64,
+        timestamp_us: u64,
+    ) -> Option<Work> {
+        writer.stats.add(old.as_deref(), -1);
+        writer.stats.add(new.as_deref(), 1);
+        let mut lsi_changes = Vec::new();
+        for lsi in shape.lsis() {
+            let (delete, put) = index::changes(&shape.schema, lsi, old.as_deref(), new.as_deref());
+            let stats = writer.index_stats.entry(lsi.name.clone()).or_default();
+            if delete.is_some() || put.is_some() {
+                stats.add(
+                    old.as_deref()
+                        .and_then(|o| index::entry(&shape.schema, lsi, o))
+                        .as_ref()
+                        .map(|e| &e.item),
+                    -1,
+                );
+                stats.add(put.as_ref().map(|e| &e.item), 1);
+            }
+            lsi_changes.push((lsi.name.clone(), delete, put));
+        }
+        {
+            let trees = self.trees_mut();
+            layers::write(&trees.table.active).insert(key, bytes);
+            for (name, delete, put) in lsi_changes {
+                if let Some(tree) = trees.indexes.get(&name) {
+                    let mut delta = layers::write(&tree.active);
+                    if let Some(delete) = delete {
+                        delta.insert(delete, None);
+                    }
+                    if let Some(put) = put {
+                        delta.insert(put.key, Some(put.bytes));
+                    }
+                }
+            }
+        }
+        shape.gsis().next().map(|_| Work {
+            lsn,
+            timestamp_us,
+            old,
+            new,
+        })
+    }
+
+    /// Queues GSI work (in LSN order: called with the writer lock held).
+    fn queue_gsi(&self, work: Vec<Work>) {
+        if work.is_empty() {
+            return;
+        }
+        lock(&self.gsi).queue.extend(work);
+        self.gsi_changed.notify_all();
+    }
+
+    /// Requests a checkpoint if the deltas are over budget.
+    fn maybe_request_checkpoint(&self) {
+        if self.trees_snapshot().delta_bytes() > self.config.memtable_budget_bytes {
+            let mut jobs = lock(&self.jobs);
+            if !jobs.checkpoint_requested {
+                jobs.checkpoint_requested = true;
+                drop(jobs);
+                self.jobs_changed.notify_all();
+            }
+        }
+    }
+
+    /// [`TableStore::apply`] for this table with `shape`.
+    pub(crate) fn apply_one(
+        &self,
+        shape: &Shape,
+        key: &[u8],
+        decide: &mut dyn FnMut(Option<&Item>) -> ddb_model::Result<Change>,
+    ) -> Result<Option<Item>> {
+        let mut writer = lock(&self.writer);
+        let old = self.trees_snapshot().table.get(key)?;
+        let old = old.map(|bytes| decode_item(&bytes)).transpose()?;
+        let change = decide(old.as_ref())?;
+        let new = match change {
+            Change::Put(item) => {
+                self.check_put(shape, key, &item)?;
+                Some(item)
+            }
+            Change::Delete => None,
+        };
+        self.charge_collection(shape, &mut writer, old.as_ref(), new.as_ref())?;
+        let bytes: Value = new
+            .as_ref()
+            .map(|item| Arc::from(item.to_canonical_json().into_bytes()));
+        let kind = match &bytes {
+            Some(b) => MutationKind::Put(b.to_vec()),
+            None => MutationKind::Delete,
+        };
+        let committed = match self.log.append(vec![Mutation {
+            kind,
+            key: key.to_vec(),
+        }]) {
+            Ok(c) => c,
+            Err(e) => {
+                // The charge was for a write that did not happen: recompute on next touch.
+                writer.collections.clear();
+                return Err(e.into());
+            }
+        };
+        let old_arc = old.clone().map(Arc::new);
+        let work = self.install(
+            shape,
+            &mut writer,
+            key.to_vec(),
+            old_arc,
+            new.map(Arc::new),
+            bytes,
+            committed.last_lsn,
+            committed.timestamp_us,
+        );
+        self.queue_gsi(work.into_iter().collect());
+        drop(writer);
+        self.maybe_request_checkpoint();
+        Ok(old)
+    }
+
+    /// [`TableStore::apply_batch`] for this table with `shape`. Batches larger than a log frame
+    /// are split into several log batches (each atomic).
+    pub(crate) fn apply_many(&self, shape: &Shape, changes: Vec<(Vec<u8>, Change)>) -> Result<()> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let mut writer = lock(&self.writer);
+        let trees = self.trees_snapshot();
+        let mut prepared = Vec::with_capacity(changes.len());
+        let mut seen = BTreeSet::new();
+        for (key, change) in changes {
+            if !seen.insert(key.clone()) {
+                return Err(Error::Service(DdbError::validation(
+                    "Provided list of item keys contains duplicates",
+                )));
+            }
+            let new = match change {
+                Change::Put(item) => {
+                    self.check_put(shape, &key, &item)?;
+                    Some(item)
+                }
+                Change::Delete => None,
+            };
+            let old = trees.table.get(&key)?;
+            let old = old.map(|bytes| decode_item(&bytes)).transpose()?;
+            prepared.push((key, old, new));
+        }
+        drop(trees);
+        if shape.lsis().next().is_some() {
+            let saved = writer.collections.clone();
+            for (_, old, new) in &prepared {
+                if let Err(e) = self.charge_collection(shape, &mut writer, old.as_ref(), new.as_ref())
+                {
+                    writer.collections = saved;
+                    return Err(e);
+                }
+            }
+        }
+        // Log batches of at most ~32 MiB (the frame limit is 64 MiB).
+        const BATCH_BYTES: usize = 32 << 20;
+        let mut start = 0;
+        while start < prepared.len() {
+            let mut end = start;
+            let mut bytes = 0;
+            let mut mutations = Vec::new();
+            let mut values: Vec<Value> = Vec::new();
+            while let Some((key, _, new)) = prepared.get(end) {
+                let value: Value = new
+                    .as_ref()
+                    .map(|item| Arc::from(item.to_canonical_json().into_bytes()));
+                let size = key.len() + value.as_ref().map_or(0, |v| v.len()) + 64;
+                if end > start && bytes + size > BATCH_BYTES {
+                    break;
+                }
+                bytes += size;
+                mutations.push(Mutation {
+                    kind: match &value {
+                        Some(v) => MutationKind::Put(v.to_vec()),
+                        None => MutationKind::Delete,
+                    },
+                    key: key.clone(),
+                });
+                values.push(value);
+                end += 1;
+            }
+            let committed = match self.log.append(mutations) {
+                Ok(c) => c,
+                Err(e) => {
+                    writer.collections.clear();
+                    return Err(e.into());
+                }
+            };
+            let mut work = Vec::new();
+            for (offset, value) in values.into_iter().enumerate() {
+                let Some((key, old, new)) = prepared.get_mut(start + offset) else {
+                    break;
+                };
+                let lsn = committed.first_lsn + offset as u64;
+                if let Some(w) = self.install(
+                    shape,
+                    &mut writer,
+                    std::mem::take(key),
+                    old.take().map(Arc::new),
+                    new.take().map(Arc::new),
+                    value,
+                    lsn,
+                    committed.timestamp_us,
+                ) {
+                    work.push(w);
+                }
+            }
+            self.queue_gsi(work);
+            start = end;
+        }
+        drop(writer);
+        self.maybe_request_checkpoint();
+        Ok(())
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // The GSI applier
+
+    /// Applies one change to every GSI that started before it.
+    pub(crate) fn apply_gsi_work(&self, shape: &Shape, work: &Work) {
+        let mut changes = Vec::new();
+        let mut stat_changes = Vec::new();
+        let mut violations = Vec::new();
+        for gsi in shape.gsis() {
+            if shape.gsi_start.get(&gsi.name).is_none_or(|start| work.lsn <= *start) {
+                continue;
+            }
+            let (delete, put) =
+                index::changes(&shape.schema, gsi, work.old.as_deref(), work.new.as_deref());
+            if delete.is_some() || put.is_some() {
+                let old_entry = work
+                    .old
+                    .as_deref()
+                    .and_then(|o| index::entry(&shape.schema, gsi, o));
+                stat_changes.push((
+                    gsi.name.clone(),
+                    old_entry.map(|e| e.item),
+                    put.as_ref().map(|e| e.item.clone()),
+                ));
+            }
+            if shape.backfilling.contains(&gsi.name)
+                && work.new.as_deref().is_some_and(|n| {
+                    index::is_violation(gsi, n)
+                        && !work.old.as_deref().is_some_and(|o| index::is_violation(gsi, o))
+                })
+            {
+                violations.push(gsi.name.clone());
+            }
+            changes.push((gsi.name.clone(), delete, put));
+        }
+        {
+            let trees = self.trees_mut();
+            for (name, delete, put) in changes {
+                if let Some(tree) = trees.indexes.get(&name) {
+                    let mut delta = layers::write(&tree.active);
+                    if let Some(delete) = delete {
+                        delta.insert(delete, None);
+                    }
+                    if let Some(put) = put {
+                        delta.insert(put.key, Some(put.bytes));
+                    }
+                }
+            }
+        }
+        let mut gsi = lock(&self.gsi);
+        for (name, old, new) in stat_changes {
+            let stats = gsi.stats.entry(name).or_default();
+            stats.add(old.as_ref(), -1);
+            stats.add(new.as_ref(), 1);
+        }
+        for name in violations {
+            *gsi.violations.entry(name).or_default() += 1;
+        }
+    }
+
+    /// Freezes the GSI deltas for a checkpoint at `cut` if one asked and the applier is there.
+    /// Called with the GSI state locked; takes the trees lock.
+    fn freeze_gsis_if_asked(&self, gsi: &mut GsiState) -> bool {
+        match gsi.freeze_at {
+            Some(cut) if gsi.applied_lsn >= cut => {
+                self.freeze_gsis(gsi);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Freezes the deltas of every GSI that is not being backfilled (a backfilling GSI's
+    /// deltas stay active until its contents are built) and records the stats at the freeze.
+    pub(crate) fn freeze_gsis(&self, gsi: &mut GsiState) {
+        let cut = gsi.freeze_at.take().unwrap_or(gsi.applied_lsn);
+        let shape = self.shape();
+        let mut trees = self.trees_mut();
+        for index in shape.gsis().filter(|g| !shape.backfilling.contains(&g.name)) {
+            if let Some(tree) = trees.indexes.get_mut(&index.name) {
+                tree.freeze();
+            }
+        }
+        gsi.frozen_at = Some(cut);
+        gsi.frozen_stats = gsi.stats.clone();
+    }
+
+    fn applier_loop(self: Arc<Self>) {
+        let mut gsi = lock(&self.gsi);
+        loop {
+            if self.freeze_gsis_if_asked(&mut gsi) {
+                self.gsi_changed.notify_all();
+            }
+            if gsi.shutdown {
+                return;
+            }
+            // A checkpoint's freeze comes before any change after its cut.
+            let blocked = gsi
+                .freeze_at
+                .is_some_and(|cut| gsi.queue.front().is_some_and(|w| w.lsn > cut));
+            let next = if blocked { None } else { gsi.queue.pop_front() };
+            let Some(work) = next else {
+                gsi = self
+                    .gsi_changed
+                    .wait(gsi)
+                    .unwrap_or_else(PoisonError::into_inner);
+                continue;
+            };
+            drop(gsi);
+            let shape = self.shape();
+            self.apply_gsi_work(&shape, &work);
+            gsi = lock(&self.gsi);
+            gsi.applied_lsn = gsi.applied_lsn.max(work.lsn);
+            gsi.applied_timestamp_us = work.timestamp_us;
+            self.gsi_changed.notify_all();
+            if gsi.queue.is_empty() {
+                self.events.notify();
+            }
+        }
+    }
+
+    /// Without background threads: applies queued GSI work and runs requested jobs now.
+    pub fn run_pending_work(&self) -> Result<()> {
+        loop {
+            let work = lock(&self.gsi).queue.pop_front();
+            let Some(work) = work else { break };
+            let shape = self.shape();
+            self.apply_gsi_work(&shape, &work);
+            let mut gsi = lock(&self.gsi);
+            gsi.applied_lsn = gsi.applied_lsn.max(work.lsn);
+            gsi.applied_timestamp_us = work.timestamp_us;
+        }
+        self.run_jobs_once()
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Index changes (UpdateTable)
+
+    /// Adds the GSI `name` (in `schema`) as backfilling and queues its backfill.
+    pub(crate) fn add_gsi(&self, schema: TableSchema, name: &str) -> Result<()> {
+        let writer = lock(&self.writer);
+        let old = self.shape();
+        let mut backfilling = old.backfilling.clone();
+        backfilling.insert(name.to_owned());
+        let mut next = Shape::new(schema, backfilling);
+        next.gsi_start = old.gsi_start.clone();
+        *self.shape.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(next);
+        drop(writer);
+        self.queue_backfill(name);
+        Ok(())
+    }
+
+    /// Removes the GSI `name`: reads and the applier stop seeing it at once; its snapshot is
+    /// left out of the next checkpoint and removed with the old one.
+    pub(crate) fn drop_gsi(&self, schema: TableSchema, name: &str) -> Result<()> {
+        let writer = lock(&self.writer);
+        let old = self.shape();
+        let mut backfilling = old.backfilling.clone();
+        backfilling.remove(name);
+        let mut next = Shape::new(schema, backfilling);
+        next.gsi_start = old.gsi_start.clone();
+        next.gsi_start.remove(name);
+        *self.shape.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(next);
+        if let Some(tree) = self.trees_mut().indexes.remove(name) {
+            if let Some(base) = &tree.base {
+                base.mark_obsolete();
+            }
+        }
+        drop(writer);
+        let mut gsi = lock(&self.gsi);
+        gsi.stats.remove(name);
+        gsi.violations.remove(name);
+        drop(gsi);
+        lock(&self.jobs).backfills.retain(|b| b != name);
+        Ok(())
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Reads
+
+    pub(crate) fn get(&self, key: &[u8]) -> Result<Option<Item>> {
+        let bytes = self.trees_snapshot().table.get(key)?;
+        bytes.map(|b| decode_item(&b)).transpose()
+    }
+
+    pub(crate) fn range(
+        &self,
+        index: Option<&str>,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+        forward: bool,
+    ) -> Result<layers::MergedRange> {
+        let trees = self.trees_snapshot();
+        let tree = match index {
+            None => trees.table,
+            Some(name) => trees.indexes.get(name).cloned().ok_or_else(|| {
+                Error::Service(DdbError::validation(format!(
+                    "The table does not have the specified index: {name}"
+                )))
+            })?,
+        };
+        Ok(tree.range(lower, upper, forward))
+    }
+}
+
+fn as_ref(bound: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    match bound {
+        Bound::Included(k) => Bound::Included(k.as_slice()),
+        Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+/// A table as one request sees it: the table and its shape at the start of the request.
+#[derive(Debug)]
+pub struct TableHandle {
+    pub(crate) table: Arc<Table>,
+    pub(crate) shape: Arc<Shape>,
+}
+
+impl TableHandle {
+    pub fn new(table: Arc<Table>) -> TableHandle {
+        let shape = table.shape();
+        TableHandle { table, shape }
+    }
+}
+
+impl TableStore for TableHandle {
+    fn name(&self) -> &str {
+        &self.table.name
+    }
+
+    fn schema(&self) -> &TableSchema {
+        &self.shape.schema
+    }
+
+    fn index(&self, name: &str) -> Option<(&IndexSchema, IndexReadState)> {
+        let index = self.shape.schema.index(name)?;
+        let state = if self.shape.backfilling.contains(name) {
+            IndexReadState::Backfilling
+        } else {
+            IndexReadState::Readable
+        };
+        Some((index, state))
+    }
+
+    fn get(&self, key: &[u8]) -> ddb_model::Result<Option<Item>> {
+        Ok(self.table.get(key)?)
+    }
+
+    fn apply(
+        &self,
+        key: &[u8],
+        decide: &mut dyn FnMut(Option<&Item>) -> ddb_model::Result<Change>,
+    ) -> ddb_model::Result<Option<Item>> {
+        Ok(self.table.apply_one(&self.shape, key, decide)?)
+    }
+
+    fn apply_batch(&self, changes: Vec<(Vec<u8>, Change)>) -> ddb_model::Result<()> {
+        Ok(self.table.apply_many(&self.shape, changes)?)
+    }
+
+    fn range<'a>(
+        &'a self,
+        index: Option<&str>,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+        forward: bool,
+    ) -> ddb_model::Result<Box<dyn Iterator<Item = ddb_model::Result<(Vec<u8>, Item)>> + 'a>> {
+        if let Some(name) = index {
+            if self.shape.backfilling.contains(name) {
+                return Err(DdbError::validation(format!(
+                    "Cannot read from backfilling global secondary index: {name}"
+                )));
+            }
+        }
+        let range = self.table.range(index, lower, upper, forward)?;
+        Ok(Box::new(range.map(|entry| {
+            let (key, bytes) = entry?;
+            Ok((key, decode_item(&bytes)?))
+        })))
+    }
+}
