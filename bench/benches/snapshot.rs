@@ -103,7 +103,7 @@ fn item(i: u64, rng: &mut XorShift) -> Vec<u8> {
         rng.next() % 100_000,
         rng.next() % 100,
         WORDS[(rng.next() % 4) as usize + 26],
-        rng.next() % 2 == 0,
+        rng.next().is_multiple_of(2),
         note.trim_end(),
     );
     ddb_model::parse_item(&text)

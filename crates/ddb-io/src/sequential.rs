@@ -174,7 +174,7 @@ pub(crate) fn check_direct_start(
     start: u64,
     write_behind: WriteBehind,
 ) -> io::Result<()> {
-    if write_behind.direct && start % ALIGNMENT as u64 != 0 {
+    if write_behind.direct && !start.is_multiple_of(ALIGNMENT as u64) {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!(

@@ -170,7 +170,7 @@ fn run_case(seed: u64, epochs: usize) -> (usize, usize) {
         let fail_at = rng.below(appends * 4 + 2);
         let mut in_flight: Option<Vec<Expected>> = None;
         for step in 0..appends {
-            if step * 4 == fail_at || (step == appends - 1 && fail_at % 3 == 0) {
+            if step * 4 == fail_at || (step == appends - 1 && fail_at.is_multiple_of(3)) {
                 // Stop this append somewhere in the middle (its frame write, its fsync, a
                 // rotation): mostly by cutting the power there, which tears what was written
                 // but not synced; sometimes by an I/O error, which poisons the log.

@@ -96,14 +96,15 @@ where
     let mut removal = Ok(());
     for path in &files.paths {
         // Keep going on failure so that one stuck file does not leave the others behind.
-        if let Err(e) = io.remove_file(path) {
-            if io.exists(path).unwrap_or(true) && removal.is_ok() {
-                removal = Err(MergeError::Io(ddb_io::error_at(
-                    "remove spill run",
-                    path,
-                    e,
-                )));
-            }
+        if let Err(e) = io.remove_file(path)
+            && io.exists(path).unwrap_or(true)
+            && removal.is_ok()
+        {
+            removal = Err(MergeError::Io(ddb_io::error_at(
+                "remove spill run",
+                path,
+                e,
+            )));
         }
     }
     let merged = result?;

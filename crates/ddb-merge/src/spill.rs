@@ -267,20 +267,20 @@ pub fn merge_runs(io: &dyn Io, path: &Path, inputs: &[SpillRun]) -> Result<Spill
         // The smallest key; for equal keys the newest input (the last one seen) wins.
         let mut winner: Option<(usize, &[u8])> = None;
         for (index, head) in heads.iter().enumerate() {
-            if let Some((key, _)) = head {
-                if winner.is_none_or(|(_, best)| key.as_slice() <= best) {
-                    winner = Some((index, key.as_slice()));
-                }
+            if let Some((key, _)) = head
+                && winner.is_none_or(|(_, best)| key.as_slice() <= best)
+            {
+                winner = Some((index, key.as_slice()));
             }
         }
         let Some((winner, key)) = winner else { break };
         let key = key.to_vec();
         for (index, (head, scan)) in heads.iter_mut().zip(scans.iter_mut()).enumerate() {
             if head.as_ref().is_some_and(|(k, _)| *k == key) {
-                if index == winner {
-                    if let Some((k, mutation)) = head.take() {
-                        writer.push(&k, &mutation)?;
-                    }
+                if index == winner
+                    && let Some((k, mutation)) = head.take()
+                {
+                    writer.push(&k, &mutation)?;
                 }
                 *head = scan.next_entry()?;
             }

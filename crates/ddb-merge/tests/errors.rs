@@ -167,10 +167,10 @@ impl IoFile for CorruptingFile {
     }
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
         let n = self.inner.read_at(buf, offset)?;
-        if let Some(at) = self.flip_at {
-            if (offset..offset + n as u64).contains(&at) {
-                buf[(at - offset) as usize] ^= 0x10;
-            }
+        if let Some(at) = self.flip_at
+            && (offset..offset + n as u64).contains(&at)
+        {
+            buf[(at - offset) as usize] ^= 0x10;
         }
         Ok(n)
     }

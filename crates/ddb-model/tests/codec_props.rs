@@ -103,14 +103,13 @@ proptest! {
             let i = at.index(bytes.len());
             bytes[i] = byte;
         }
-        if let Ok(text) = String::from_utf8(bytes) {
-            if let Ok(decoded) = parse_item(&text) {
+        if let Ok(text) = String::from_utf8(bytes)
+            && let Ok(decoded) = parse_item(&text) {
                 // Whatever decodes is valid and re-encodes canonically.
                 prop_assert!(decoded.validate().is_ok());
                 let again = parse_item(&decoded.to_canonical_json()).unwrap();
                 prop_assert_eq!(again, decoded);
             }
-        }
     }
 }
 

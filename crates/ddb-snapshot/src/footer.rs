@@ -210,14 +210,14 @@ impl Footer {
                     "keys out of order",
                 ));
             }
-            if let Some(previous) = blocks.last() {
-                if first_key <= previous.last_key {
-                    return Err(FormatError::new(
-                        at,
-                        "a first key above the previous block's last key",
-                        "keys out of order",
-                    ));
-                }
+            if let Some(previous) = blocks.last()
+                && first_key <= previous.last_key
+            {
+                return Err(FormatError::new(
+                    at,
+                    "a first key above the previous block's last key",
+                    "keys out of order",
+                ));
             }
             let mut chunks = Vec::with_capacity(columns);
             for _ in 0..columns {

@@ -292,7 +292,7 @@ impl Trailer {
             attribute_count: u32_at(bytes, TRAILER_ATTRIBUTE_COUNT_OFFSET).unwrap_or_default(),
         };
         let footer_end = trailer.footer_offset.checked_add(trailer.footer_bytes);
-        if trailer.footer_offset % BLOCK_ALIGNMENT != 0
+        if !trailer.footer_offset.is_multiple_of(BLOCK_ALIGNMENT)
             || trailer.footer_offset < FIRST_BLOCK_OFFSET
             || trailer.footer_bytes > FOOTER_BYTES_MAX
             || footer_end != Some(base)

@@ -65,7 +65,8 @@ pub struct CheckpointReport {
 
 impl Table {
     fn writer_options(&self, shape: &Shape, lsn: u64) -> WriterOptions {
-        let mut options = WriterOptions::new(self.table_id, lsn, snapshot_attributes(&shape.schema));
+        let mut options =
+            WriterOptions::new(self.table_id, lsn, snapshot_attributes(&shape.schema));
         options.block_bytes_target = self.config.snapshot_block_bytes;
         options
     }
@@ -214,7 +215,10 @@ impl Table {
         let mut index_bases = BTreeMap::new();
         for name in &index_names {
             let dir = files::index_snapshot_dir(&checkpoint_dir, name);
-            index_bases.insert(name.clone(), Arc::new(Base::open(Arc::clone(&self.io), dir)?));
+            index_bases.insert(
+                name.clone(),
+                Arc::new(Base::open(Arc::clone(&self.io), dir)?),
+            );
         }
         {
             let mut trees = self.trees_mut();
@@ -344,7 +348,8 @@ impl Table {
                 }
             }
             let options = self.writer_options(&shape, current.lsn);
-            let mut writer = SnapshotWriter::new(Arc::clone(&self.io), &dir, "part-0", options.clone())?;
+            let mut writer =
+                SnapshotWriter::new(Arc::clone(&self.io), &dir, "part-0", options.clone())?;
             let mut scans = runs
                 .iter()
                 .map(|run| run.scan_whole(&*self.io))
@@ -358,10 +363,10 @@ impl Table {
                 // The smallest head among the runs and the in-memory rest.
                 let mut best: Option<(usize, &[u8])> = None;
                 for (i, head) in heads.iter().enumerate() {
-                    if let Some((key, _)) = head {
-                        if best.is_none_or(|(_, b)| key.as_slice() < b) {
-                            best = Some((i, key.as_slice()));
-                        }
+                    if let Some((key, _)) = head
+                        && best.is_none_or(|(_, b)| key.as_slice() < b)
+                    {
+                        best = Some((i, key.as_slice()));
                     }
                 }
                 let from_memory = match (memory.peek(), best) {
@@ -475,7 +480,10 @@ impl Table {
                 // or the next checkpoint request.
                 let mut jobs = lock(&self.jobs);
                 jobs.last_error = Some(e.to_string());
-                eprintln!("ddb-table: background job of table {} failed: {e}", self.name);
+                eprintln!(
+                    "ddb-table: background job of table {} failed: {e}",
+                    self.name
+                );
             } else {
                 lock(&self.jobs).last_error = None;
             }

@@ -22,7 +22,7 @@ use crate::checkpoint::CheckpointReport;
 use crate::error::{Error, Result};
 use crate::files;
 use crate::store::{TableStore, Tables};
-use crate::table::{GsiLag, Table, TableConfig, TableEvents, TableHandle, lock};
+use crate::table::{GsiLag, Table, TableConfig, TableEvents, TableHandle, TableSpec, lock};
 
 /// How a database is opened.
 #[derive(Debug, Clone, Default)]
@@ -40,9 +40,14 @@ pub struct DatabaseOptions {
 pub enum WaitFor {
     TableExists(String),
     TableNotExists(String),
-    IndexActive { table: String, index: String },
+    IndexActive {
+        table: String,
+        index: String,
+    },
     /// Every change acknowledged before the wait started is applied to the table's GSIs.
-    GsiCaughtUp { table: String },
+    GsiCaughtUp {
+        table: String,
+    },
 }
 
 /// An open database directory.
@@ -166,11 +171,7 @@ impl Database {
                 Err(LockError::Io(e)) => return Err(Error::Io(e)),
             }
         };
-        let catalog = Arc::new(CatalogStore::load(
-            Arc::clone(&io),
-            dir,
-            options.read_only,
-        )?);
+        let catalog = Arc::new(CatalogStore::load(Arc::clone(&io), dir, options.read_only)?);
         let events = Arc::new(Events {
             catalog: Arc::clone(&catalog),
         });
@@ -217,10 +218,10 @@ impl Database {
         let tables_dir = files::tables_dir(&self.root);
         if self.io.exists(&tables_dir)? {
             for name in self.io.read_dir(&tables_dir)? {
-                if let Some(id) = name.to_str() {
-                    if !known.contains(id) {
-                        files::remove_dir_all(&*self.io, &tables_dir.join(id))?;
-                    }
+                if let Some(id) = name.to_str()
+                    && !known.contains(id)
+                {
+                    files::remove_dir_all(&*self.io, &tables_dir.join(id))?;
                 }
             }
         }
@@ -237,13 +238,15 @@ impl Database {
             .collect();
         let dir = files::table_dir(&self.root, &entry.id);
         let table = Table::open(
-            Arc::clone(&self.io),
-            &dir,
-            &entry.definition.table_name,
-            entry.table_id_bytes(),
-            schema,
-            backfilling,
-            self.options.table.clone(),
+            TableSpec {
+                io: Arc::clone(&self.io),
+                dir,
+                name: entry.definition.table_name.clone(),
+                table_id: entry.table_id_bytes(),
+                schema,
+                backfilling,
+                config: self.options.table.clone(),
+            },
             Arc::clone(&self.events) as Arc<dyn TableEvents>,
         )?;
         lock(&self.tables).insert(entry.definition.table_name.clone(), Arc::clone(&table));
@@ -319,7 +322,9 @@ impl Database {
             entry.creation_date_time,
         );
         description.table_status = entry.status;
-        let table = lock(&self.tables).get(&entry.definition.table_name).cloned();
+        let table = lock(&self.tables)
+            .get(&entry.definition.table_name)
+            .cloned();
         if let Some(table) = &table {
             let stats = table.stats();
             description.item_count = stats.items;
@@ -350,9 +355,8 @@ impl Database {
     }
 
     fn description_json(&self, description: &TableDescription) -> DdbResult<Value> {
-        serde_json::to_value(description).map_err(|e| {
-            DdbError::new(ErrorKind::InternalServerError, format!("encoding: {e}"))
-        })
+        serde_json::to_value(description)
+            .map_err(|e| DdbError::new(ErrorKind::InternalServerError, format!("encoding: {e}")))
     }
 
     fn entry(&self, name: &str) -> DdbResult<TableEntry> {
@@ -456,10 +460,13 @@ impl Database {
             .collect();
         let page: Vec<&String> = names.iter().take(limit).copied().collect();
         let mut out = serde_json::json!({ "TableNames": page });
-        if names.len() > limit {
-            if let (Some(last), Some(map)) = (page.last(), out.as_object_mut()) {
-                map.insert("LastEvaluatedTableName".to_owned(), Value::from(last.as_str()));
-            }
+        if names.len() > limit
+            && let (Some(last), Some(map)) = (page.last(), out.as_object_mut())
+        {
+            map.insert(
+                "LastEvaluatedTableName".to_owned(),
+                Value::from(last.as_str()),
+            );
         }
         Ok(out)
     }
@@ -471,12 +478,14 @@ impl Database {
         if entry.status != TableStatus::Active {
             return Err(DdbError::new(
                 ErrorKind::ResourceInUse,
-                format!("Attempt to change a resource which is still in use: Table is being {}: {name}",
+                format!(
+                    "Attempt to change a resource which is still in use: Table is being {}: {name}",
                     match entry.status {
                         TableStatus::Creating => "created",
                         TableStatus::Deleting => "deleted",
                         _ => "updated",
-                    }),
+                    }
+                ),
             ));
         }
         if entry.definition.deletion_protection_enabled == Some(true) {
@@ -534,7 +543,9 @@ impl Database {
         if entry.status != TableStatus::Active {
             return Err(DdbError::new(
                 ErrorKind::ResourceInUse,
-                format!("Attempt to change a resource which is still in use: Table is being updated: {name}"),
+                format!(
+                    "Attempt to change a resource which is still in use: Table is being updated: {name}"
+                ),
             ));
         }
         let updates = input.global_secondary_index_updates.unwrap_or_default();
@@ -623,7 +634,9 @@ impl Database {
                     .get_or_insert_with(Vec::new)
                     .push(create);
             } else if let Some(delete) = update.delete {
-                let gsis = definition.global_secondary_indexes.get_or_insert_with(Vec::new);
+                let gsis = definition
+                    .global_secondary_indexes
+                    .get_or_insert_with(Vec::new);
                 let before = gsis.len();
                 gsis.retain(|g| g.index_name != delete.index_name);
                 if gsis.len() == before {
@@ -652,8 +665,20 @@ impl Database {
         for element in schema_check
             .key_schema
             .iter()
-            .chain(schema_check.local_secondary_indexes.iter().flatten().flat_map(|l| &l.key_schema))
-            .chain(schema_check.global_secondary_indexes.iter().flatten().flat_map(|g| &g.key_schema))
+            .chain(
+                schema_check
+                    .local_secondary_indexes
+                    .iter()
+                    .flatten()
+                    .flat_map(|l| &l.key_schema),
+            )
+            .chain(
+                schema_check
+                    .global_secondary_indexes
+                    .iter()
+                    .flatten()
+                    .flat_map(|g| &g.key_schema),
+            )
         {
             used.insert(element.attribute_name.clone());
         }

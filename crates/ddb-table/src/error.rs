@@ -8,7 +8,9 @@ use ddb_model::{DdbError, ErrorKind};
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Another process holds the database's lock file.
-    #[error("{path}: the database is locked by process {pid} (a database has one owner at a time; open it read-only to inspect it)")]
+    #[error(
+        "{path}: the database is locked by process {pid} (a database has one owner at a time; open it read-only to inspect it)"
+    )]
     Locked { path: PathBuf, pid: String },
     #[error(transparent)]
     Io(#[from] std::io::Error),

@@ -16,9 +16,8 @@ pub fn project(table: &TableSchema, index: &IndexSchema, item: &Item) -> Item {
     }
     let mut out = Item::new();
     for (name, value) in item.iter() {
-        let keep = table.key.contains(name)
-            || index.key.contains(name)
-            || index.projection.includes(name);
+        let keep =
+            table.key.contains(name) || index.key.contains(name) || index.projection.includes(name);
         if keep {
             out.insert(name.clone(), value.clone());
         }

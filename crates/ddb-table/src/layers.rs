@@ -72,7 +72,11 @@ impl Delta {
         forward: bool,
         limit: usize,
     ) -> Vec<(Vec<u8>, Value)> {
-        let (lower, upper) = if forward { (from, bound) } else { (bound, from) };
+        let (lower, upper) = if forward {
+            (from, bound)
+        } else {
+            (bound, from)
+        };
         let range = (as_ref(lower), as_ref(upper));
         if bound_is_empty(range) {
             return Vec::new();
@@ -202,10 +206,10 @@ impl Tree {
     /// Replaces the base with `base` and drops the `frozen` oldest frozen deltas it now
     /// contains.
     pub fn swap_base(&mut self, base: Option<Arc<Base>>, frozen: usize) {
-        if let Some(old) = &self.base {
-            if base.as_ref().is_none_or(|new| !Arc::ptr_eq(old, new)) {
-                old.mark_obsolete();
-            }
+        if let Some(old) = &self.base
+            && base.as_ref().is_none_or(|new| !Arc::ptr_eq(old, new))
+        {
+            old.mark_obsolete();
         }
         self.base = base;
         let frozen = frozen.min(self.frozen.len());
@@ -431,7 +435,10 @@ impl OwnedScan {
     fn new(base: Arc<Base>, lower: Bound<Vec<u8>>, upper: Bound<Vec<u8>>) -> OwnedScan {
         // Files are opened one at a time as the scan reaches them; each file scan owns its
         // file, so only the file list comes from the reader.
-        let files: Vec<usize> = base.reader.files_in((as_ref(&lower), as_ref(&upper))).collect();
+        let files: Vec<usize> = base
+            .reader
+            .files_in((as_ref(&lower), as_ref(&upper)))
+            .collect();
         let reader_base = Arc::clone(&base);
         let inner = files.into_iter().flat_map(move |index| {
             let scan: Box<dyn Iterator<Item = ddb_snapshot::Result<ddb_snapshot::Row>> + Send> =
@@ -563,7 +570,10 @@ mod tests {
             tree.range(Bound::Unbounded, Bound::Unbounded, forward)
                 .map(|r| {
                     let (k, v) = r.unwrap();
-                    (String::from_utf8(k).unwrap(), String::from_utf8(v.to_vec()).unwrap())
+                    (
+                        String::from_utf8(k).unwrap(),
+                        String::from_utf8(v.to_vec()).unwrap(),
+                    )
                 })
                 .collect::<Vec<_>>()
         };

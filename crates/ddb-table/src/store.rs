@@ -12,6 +12,9 @@ use std::sync::Arc;
 
 use ddb_model::{IndexSchema, Item, Result, TableSchema};
 
+/// Entries of a range read: `(key bytes, item)`.
+pub type Entries<'a> = Box<dyn Iterator<Item = Result<(Vec<u8>, Item)>> + 'a>;
+
 /// What a write does to one item.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
@@ -72,7 +75,7 @@ pub trait TableStore: Send + Sync {
         lower: Bound<&[u8]>,
         upper: Bound<&[u8]>,
         forward: bool,
-    ) -> Result<Box<dyn Iterator<Item = Result<(Vec<u8>, Item)>> + 'a>>;
+    ) -> Result<Entries<'a>>;
 }
 
 /// The tables a request can name (BatchWriteItem names several).

@@ -9,16 +9,14 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::ops::Bound;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use ddb_io::Io;
 use ddb_log::{Clock, Durability, Log, LogOptions, Mutation, MutationKind, RecordType};
-use ddb_model::{
-    DdbError, ErrorKind, IndexKind, IndexSchema, Item, KeyValue, TableSchema,
-};
+use ddb_model::{DdbError, ErrorKind, IndexKind, IndexSchema, Item, KeyValue, TableSchema};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -116,7 +114,9 @@ pub struct Shape {
 impl Shape {
     pub fn new(schema: TableSchema, backfilling: BTreeSet<String>) -> Shape {
         let mut write_schema = schema.clone();
-        write_schema.indexes.retain(|i| !backfilling.contains(&i.name));
+        write_schema
+            .indexes
+            .retain(|i| !backfilling.contains(&i.name));
         Shape {
             schema,
             write_schema,
@@ -272,25 +272,40 @@ fn prefix_bounds(prefix: &[u8]) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
     (Bound::Included(prefix.to_vec()), Bound::Excluded(past))
 }
 
+/// What a table is opened with.
+#[derive(Debug)]
+pub(crate) struct TableSpec {
+    pub io: Arc<dyn Io>,
+    pub dir: PathBuf,
+    pub name: String,
+    pub table_id: [u8; 16],
+    pub schema: TableSchema,
+    /// GSIs whose backfill is not finished: rebuilt from scratch.
+    pub backfilling: BTreeSet<String>,
+    pub config: TableConfig,
+}
+
 impl Table {
     /// Opens (or creates) the table in `dir`: loads its last checkpoint, replays the log after
     /// it onto the memtable (LSIs and GSIs with it), removes files no checkpoint references, and
     /// queues the backfill of every GSI in `backfilling`.
-    pub(crate) fn open(
-        io: Arc<dyn Io>,
-        dir: &Path,
-        name: &str,
-        table_id: [u8; 16],
-        schema: TableSchema,
-        backfilling: BTreeSet<String>,
-        config: TableConfig,
-        events: Arc<dyn TableEvents>,
-    ) -> Result<Arc<Table>> {
+    pub(crate) fn open(spec: TableSpec, events: Arc<dyn TableEvents>) -> Result<Arc<Table>> {
+        let TableSpec {
+            io,
+            dir,
+            name,
+            table_id,
+            schema,
+            backfilling,
+            config,
+        } = spec;
+        let (dir, name) = (dir.as_path(), name.as_str());
         io.create_dir_all(dir)?;
-        let current: Current = state_file::load(&*io, dir, files::CURRENT_FILE)?.unwrap_or(Current {
-            format: CURRENT_FORMAT,
-            ..Current::default()
-        });
+        let current: Current =
+            state_file::load(&*io, dir, files::CURRENT_FILE)?.unwrap_or(Current {
+                format: CURRENT_FORMAT,
+                ..Current::default()
+            });
         if current.format != CURRENT_FORMAT {
             return Err(Error::Corrupt {
                 path: dir.join(files::CURRENT_FILE),
@@ -304,19 +319,22 @@ impl Table {
         // leftover work files go first.
         let checkpoint_dir = files::checkpoint_dir(dir, current.lsn);
         for entry in io.read_dir(dir)? {
-            let Some(entry) = entry.to_str() else { continue };
+            let Some(entry) = entry.to_str() else {
+                continue;
+            };
             if files::parse_checkpoint_name(entry).is_some_and(|lsn| lsn != current.lsn) {
                 files::remove_dir_all(&*io, &dir.join(entry))?;
             }
         }
         if io.exists(&checkpoint_dir)? {
             for entry in io.read_dir(&checkpoint_dir)? {
-                let Some(entry) = entry.to_str() else { continue };
+                let Some(entry) = entry.to_str() else {
+                    continue;
+                };
                 let keep = entry == "table" && current.table_snapshot
-                    || entry
-                        .strip_prefix("index-")
-                        .is_some_and(|index| current.indexes.contains(index)
-                            && !backfilling.contains(index));
+                    || entry.strip_prefix("index-").is_some_and(|index| {
+                        current.indexes.contains(index) && !backfilling.contains(index)
+                    });
                 if !keep {
                     files::remove_dir_all(&*io, &checkpoint_dir.join(entry))?;
                 }
@@ -341,9 +359,8 @@ impl Table {
             });
         }
 
-        let base = |sub: PathBuf| -> Result<Arc<Base>> {
-            Ok(Arc::new(Base::open(Arc::clone(&io), sub)?))
-        };
+        let base =
+            |sub: PathBuf| -> Result<Arc<Base>> { Ok(Arc::new(Base::open(Arc::clone(&io), sub)?)) };
         let table_tree = Tree::new(if current.table_snapshot {
             Some(base(files::table_snapshot_dir(&checkpoint_dir))?)
         } else {
@@ -356,7 +373,10 @@ impl Table {
                 continue;
             }
             let tree_base = if current.indexes.contains(&index.name) {
-                Some(base(files::index_snapshot_dir(&checkpoint_dir, &index.name))?)
+                Some(base(files::index_snapshot_dir(
+                    &checkpoint_dir,
+                    &index.name,
+                ))?)
             } else if current.table_snapshot {
                 return Err(Error::Corrupt {
                     path: dir.join(files::CURRENT_FILE),
@@ -373,7 +393,11 @@ impl Table {
         let mut index_stats = BTreeMap::new();
         let mut gsi_stats = BTreeMap::new();
         for index in &shape.schema.indexes {
-            let stats = current.index_stats.get(&index.name).copied().unwrap_or_default();
+            let stats = current
+                .index_stats
+                .get(&index.name)
+                .copied()
+                .unwrap_or_default();
             match index.kind {
                 IndexKind::Local => index_stats.insert(index.name.clone(), stats),
                 IndexKind::Global if !backfilling.contains(&index.name) => {
@@ -523,7 +547,11 @@ impl Table {
         if let Some(stats) = lock(&self.writer).index_stats.get(index) {
             return *stats;
         }
-        lock(&self.gsi).stats.get(index).copied().unwrap_or_default()
+        lock(&self.gsi)
+            .stats
+            .get(index)
+            .copied()
+            .unwrap_or_default()
     }
 
     /// The last acknowledged LSN.
@@ -617,8 +645,8 @@ impl Table {
                 bytes
             }
         };
-        let next = u64::try_from((i64::try_from(current).unwrap_or(i64::MAX) + delta).max(0))
-            .unwrap_or(0);
+        let next =
+            u64::try_from((i64::try_from(current).unwrap_or(i64::MAX) + delta).max(0)).unwrap_or(0);
         if delta > 0 && next > self.config.item_collection_limit_bytes {
             return Err(Error::Service(DdbError::new(
                 ErrorKind::ItemCollectionSizeLimitExceeded,
@@ -811,7 +839,8 @@ impl Table {
         if shape.lsis().next().is_some() {
             let saved = writer.collections.clone();
             for (_, old, new) in &prepared {
-                if let Err(e) = self.charge_collection(shape, &mut writer, old.as_ref(), new.as_ref())
+                if let Err(e) =
+                    self.charge_collection(shape, &mut writer, old.as_ref(), new.as_ref())
                 {
                     writer.collections = saved;
                     return Err(e);
@@ -888,7 +917,11 @@ impl Table {
         let mut stat_changes = Vec::new();
         let mut violations = Vec::new();
         for gsi in shape.gsis() {
-            if shape.gsi_start.get(&gsi.name).is_none_or(|start| work.lsn <= *start) {
+            if shape
+                .gsi_start
+                .get(&gsi.name)
+                .is_none_or(|start| work.lsn <= *start)
+            {
                 continue;
             }
             let (delete, put) =
@@ -907,7 +940,10 @@ impl Table {
             if shape.backfilling.contains(&gsi.name)
                 && work.new.as_deref().is_some_and(|n| {
                     index::is_violation(gsi, n)
-                        && !work.old.as_deref().is_some_and(|o| index::is_violation(gsi, o))
+                        && !work
+                            .old
+                            .as_deref()
+                            .is_some_and(|o| index::is_violation(gsi, o))
                 })
             {
                 violations.push(gsi.name.clone());
@@ -957,7 +993,10 @@ impl Table {
         let cut = gsi.freeze_at.take().unwrap_or(gsi.applied_lsn);
         let shape = self.shape();
         let mut trees = self.trees_mut();
-        for index in shape.gsis().filter(|g| !shape.backfilling.contains(&g.name)) {
+        for index in shape
+            .gsis()
+            .filter(|g| !shape.backfilling.contains(&g.name))
+        {
             if let Some(tree) = trees.indexes.get_mut(&index.name) {
                 tree.freeze();
             }
@@ -1042,10 +1081,10 @@ impl Table {
         next.gsi_start = old.gsi_start.clone();
         next.gsi_start.remove(name);
         *self.shape.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(next);
-        if let Some(tree) = self.trees_mut().indexes.remove(name) {
-            if let Some(base) = &tree.base {
-                base.mark_obsolete();
-            }
+        if let Some(tree) = self.trees_mut().indexes.remove(name)
+            && let Some(base) = &tree.base
+        {
+            base.mark_obsolete();
         }
         drop(writer);
         let mut gsi = lock(&self.gsi);
@@ -1147,13 +1186,13 @@ impl TableStore for TableHandle {
         lower: Bound<&[u8]>,
         upper: Bound<&[u8]>,
         forward: bool,
-    ) -> ddb_model::Result<Box<dyn Iterator<Item = ddb_model::Result<(Vec<u8>, Item)>> + 'a>> {
-        if let Some(name) = index {
-            if self.shape.backfilling.contains(name) {
-                return Err(DdbError::validation(format!(
-                    "Cannot read from backfilling global secondary index: {name}"
-                )));
-            }
+    ) -> ddb_model::Result<crate::store::Entries<'a>> {
+        if let Some(name) = index
+            && self.shape.backfilling.contains(name)
+        {
+            return Err(DdbError::validation(format!(
+                "Cannot read from backfilling global secondary index: {name}"
+            )));
         }
         let range = self.table.range(index, lower, upper, forward)?;
         Ok(Box::new(range.map(|entry| {

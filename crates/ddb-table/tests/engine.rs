@@ -1,6 +1,11 @@
 //! The engine through the store contract: writes, reads of the table, an LSI and a GSI,
 //! checkpoints, reopen, and a GSI added by UpdateTable with its backfill.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::ops::Bound;
 use std::sync::Arc;
@@ -54,7 +59,9 @@ fn create(db: &Database) {
 }
 
 fn item(pk: &str, sk: u32, at: Option<u32>, shop: Option<&str>) -> Item {
-    let mut text = format!(r#"{{"pk":{{"S":"{pk}"}},"sk":{{"N":"{sk}"}},"note":{{"S":"n{sk}"}},"extra":{{"BOOL":true}}"#);
+    let mut text = format!(
+        r#"{{"pk":{{"S":"{pk}"}},"sk":{{"N":"{sk}"}},"note":{{"S":"n{sk}"}},"extra":{{"BOOL":true}}"#
+    );
     if let Some(at) = at {
         text.push_str(&format!(r#","at":{{"N":"{at}"}}"#));
     }
@@ -75,8 +82,20 @@ fn expected(items: &[Item], index: &str) -> Vec<Item> {
             out.sort_by_key(|i| {
                 (
                     i.get("pk").unwrap().as_s().unwrap().to_owned(),
-                    i.get("at").unwrap().as_n().unwrap().to_string().parse::<u64>().unwrap(),
-                    i.get("sk").unwrap().as_n().unwrap().to_string().parse::<u64>().unwrap(),
+                    i.get("at")
+                        .unwrap()
+                        .as_n()
+                        .unwrap()
+                        .to_string()
+                        .parse::<u64>()
+                        .unwrap(),
+                    i.get("sk")
+                        .unwrap()
+                        .as_n()
+                        .unwrap()
+                        .to_string()
+                        .parse::<u64>()
+                        .unwrap(),
                 )
             });
             out.iter()
@@ -95,7 +114,13 @@ fn expected(items: &[Item], index: &str) -> Vec<Item> {
                 (
                     i.get("shop").unwrap().as_s().unwrap().to_owned(),
                     i.get("pk").unwrap().as_s().unwrap().to_owned(),
-                    i.get("sk").unwrap().as_n().unwrap().to_string().parse::<u64>().unwrap(),
+                    i.get("sk")
+                        .unwrap()
+                        .as_n()
+                        .unwrap()
+                        .to_string()
+                        .parse::<u64>()
+                        .unwrap(),
                 )
             });
             out.iter()
@@ -125,14 +150,26 @@ fn read_all(db: &Database, index: Option<&str>, forward: bool) -> Vec<Item> {
 }
 
 fn check(db: &Database, items: &[Item]) {
-    assert!(db
-        .wait(&WaitFor::GsiCaughtUp { table: "orders".into() }, Duration::from_secs(30))
-        .unwrap());
+    assert!(
+        db.wait(
+            &WaitFor::GsiCaughtUp {
+                table: "orders".into()
+            },
+            Duration::from_secs(30)
+        )
+        .unwrap()
+    );
     let mut table_items = items.to_vec();
     table_items.sort_by_key(|i| {
         (
             i.get("pk").unwrap().as_s().unwrap().to_owned(),
-            i.get("sk").unwrap().as_n().unwrap().to_string().parse::<u64>().unwrap(),
+            i.get("sk")
+                .unwrap()
+                .as_n()
+                .unwrap()
+                .to_string()
+                .parse::<u64>()
+                .unwrap(),
         )
     });
     assert_eq!(read_all(db, None, true), table_items);
@@ -140,12 +177,18 @@ fn check(db: &Database, items: &[Item]) {
     backward.reverse();
     assert_eq!(backward, table_items);
     for index in ["by_at", "by_shop"] {
-        assert_eq!(read_all(db, Some(index), true), expected(items, index), "{index}");
+        assert_eq!(
+            read_all(db, Some(index), true),
+            expected(items, index),
+            "{index}"
+        );
         let mut backward = read_all(db, Some(index), false);
         backward.reverse();
         assert_eq!(backward, expected(items, index), "{index} backward");
     }
-    let described = db.call("DescribeTable", &json!({"TableName": "orders"})).unwrap();
+    let described = db
+        .call("DescribeTable", &json!({"TableName": "orders"}))
+        .unwrap();
     assert_eq!(described["Table"]["ItemCount"], json!(items.len()));
 }
 
@@ -165,7 +208,9 @@ fn writes_checkpoints_and_reopen_keep_table_and_indexes_consistent() {
                 (n % 4 != 0).then_some(["a", "b", "c"][(n % 3) as usize]),
             );
             let key = table.schema().table_key(&it).unwrap();
-            table.apply(&key, &mut |_| Ok(Change::Put(it.clone()))).unwrap();
+            table
+                .apply(&key, &mut |_| Ok(Change::Put(it.clone())))
+                .unwrap();
             live.push(it);
         }
         check(&db, &live);
@@ -175,7 +220,9 @@ fn writes_checkpoints_and_reopen_keep_table_and_indexes_consistent() {
         for n in (0..300u32).step_by(5) {
             let it = item(&format!("p{}", n % 7), n, Some(n), None);
             let key = table.schema().table_key(&it).unwrap();
-            table.apply(&key, &mut |_| Ok(Change::Put(it.clone()))).unwrap();
+            table
+                .apply(&key, &mut |_| Ok(Change::Put(it.clone())))
+                .unwrap();
             live.retain(|l| table.schema().table_key(l).unwrap() != key);
             live.push(it);
         }
@@ -225,7 +272,9 @@ fn a_gsi_added_by_update_table_is_backfilled_and_then_maintained() {
     for n in 0..200u32 {
         let it = item(&format!("p{}", n % 5), n, Some(n), Some("s"));
         let key = table.schema().table_key(&it).unwrap();
-        table.apply(&key, &mut |_| Ok(Change::Put(it.clone()))).unwrap();
+        table
+            .apply(&key, &mut |_| Ok(Change::Put(it.clone())))
+            .unwrap();
         live.push(it);
     }
     // One item whose `note` (the new index's key, N) is a string: skipped and counted.
@@ -243,37 +292,71 @@ fn a_gsi_added_by_update_table_is_backfilled_and_then_maintained() {
             }),
         )
         .unwrap();
-    let gsis = response["TableDescription"]["GlobalSecondaryIndexes"].as_array().unwrap();
+    let gsis = response["TableDescription"]["GlobalSecondaryIndexes"]
+        .as_array()
+        .unwrap();
     let new = gsis.iter().find(|g| g["IndexName"] == "by_sk").unwrap();
     assert_eq!(new["IndexStatus"], "CREATING");
     assert_eq!(new["Backfilling"], true);
-    assert!(db
-        .wait(
-            &WaitFor::IndexActive { table: "orders".into(), index: "by_sk".into() },
+    assert!(
+        db.wait(
+            &WaitFor::IndexActive {
+                table: "orders".into(),
+                index: "by_sk".into()
+            },
             Duration::from_secs(60)
         )
-        .unwrap());
+        .unwrap()
+    );
     // Writes after the backfill are maintained.
     let it = item("p9", 1000, None, None);
     let key = table.schema().table_key(&it).unwrap();
     let table = db.table("orders").unwrap();
-    table.apply(&key, &mut |_| Ok(Change::Put(it.clone()))).unwrap();
+    table
+        .apply(&key, &mut |_| Ok(Change::Put(it.clone())))
+        .unwrap();
     live.push(it);
-    assert!(db
-        .wait(&WaitFor::GsiCaughtUp { table: "orders".into() }, Duration::from_secs(30))
-        .unwrap());
+    assert!(
+        db.wait(
+            &WaitFor::GsiCaughtUp {
+                table: "orders".into()
+            },
+            Duration::from_secs(30)
+        )
+        .unwrap()
+    );
     let got: Vec<u64> = read_all(&db, Some("by_sk"), true)
         .iter()
-        .map(|i| i.get("sk").unwrap().as_n().unwrap().to_string().parse().unwrap())
+        .map(|i| {
+            i.get("sk")
+                .unwrap()
+                .as_n()
+                .unwrap()
+                .to_string()
+                .parse()
+                .unwrap()
+        })
         .collect();
     let mut want: Vec<u64> = live
         .iter()
-        .map(|i| i.get("sk").unwrap().as_n().unwrap().to_string().parse().unwrap())
+        .map(|i| {
+            i.get("sk")
+                .unwrap()
+                .as_n()
+                .unwrap()
+                .to_string()
+                .parse()
+                .unwrap()
+        })
         .collect();
     want.sort_unstable();
     assert_eq!(got, want);
-    let described = db.call("DescribeTable", &json!({"TableName": "orders"})).unwrap();
-    let gsis = described["Table"]["GlobalSecondaryIndexes"].as_array().unwrap();
+    let described = db
+        .call("DescribeTable", &json!({"TableName": "orders"}))
+        .unwrap();
+    let gsis = described["Table"]["GlobalSecondaryIndexes"]
+        .as_array()
+        .unwrap();
     let new = gsis.iter().find(|g| g["IndexName"] == "by_sk").unwrap();
     assert_eq!(new["IndexStatus"], "ACTIVE");
     assert_eq!(new["ItemCount"], json!(live.len()));

@@ -56,7 +56,9 @@ impl SimFile {
     fn check_direct(&self, op: &str, address: usize, len: usize, offset: u64) -> io::Result<()> {
         let alignment = u64::try_from(ALIGNMENT).unwrap_or(u64::MAX);
         if !self.direct
-            || (address % ALIGNMENT == 0 && len % ALIGNMENT == 0 && offset % alignment == 0)
+            || (address.is_multiple_of(ALIGNMENT)
+                && len.is_multiple_of(ALIGNMENT)
+                && offset.is_multiple_of(alignment))
         {
             return Ok(());
         }

@@ -90,12 +90,12 @@ fn sector_subset(durable: &[u8], pending: &[Pending], rng: &mut SplitMix64) -> V
     image.resize(len, 0);
     let mut sectors = std::collections::BTreeSet::new();
     for change in pending {
-        if let Pending::Write { offset, data } = change {
-            if let Some(last) = data.len().checked_sub(1) {
-                let first_sector = offset / SECTOR_BYTES;
-                let last_sector = offset.saturating_add(last) / SECTOR_BYTES;
-                sectors.extend(first_sector..=last_sector);
-            }
+        if let Pending::Write { offset, data } = change
+            && let Some(last) = data.len().checked_sub(1)
+        {
+            let first_sector = offset / SECTOR_BYTES;
+            let last_sector = offset.saturating_add(last) / SECTOR_BYTES;
+            sectors.extend(first_sector..=last_sector);
         }
     }
     for sector in sectors {

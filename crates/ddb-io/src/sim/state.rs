@@ -305,7 +305,10 @@ impl State {
         let Some(dir) = self.dirs.get(&normal) else {
             return Err(not_found("remove directory", path));
         };
-        let has_subdirs = self.dirs.keys().any(|sub| sub.parent() == Some(normal.as_path()));
+        let has_subdirs = self
+            .dirs
+            .keys()
+            .any(|sub| sub.parent() == Some(normal.as_path()));
         if !dir.current.is_empty() || !dir.durable.is_empty() || has_subdirs {
             return Err(error(
                 "remove directory",
@@ -336,10 +339,10 @@ impl State {
         };
         let mut names: BTreeSet<OsString> = dir.current.keys().cloned().collect();
         for sub in self.dirs.keys() {
-            if sub.parent() == Some(normal.as_path()) {
-                if let Some(name) = sub.file_name() {
-                    names.insert(name.to_owned());
-                }
+            if sub.parent() == Some(normal.as_path())
+                && let Some(name) = sub.file_name()
+            {
+                names.insert(name.to_owned());
             }
         }
         Ok(names.into_iter().collect())
@@ -379,10 +382,11 @@ impl State {
             *byte ^= mask;
         }
         // Only a clean page can be evicted and re-read; a dirty one keeps the written bytes.
-        if inode.pending.is_empty() && !inode.lost_writes {
-            if let Some(byte) = inode.written.get_mut(index) {
-                *byte ^= mask;
-            }
+        if inode.pending.is_empty()
+            && !inode.lost_writes
+            && let Some(byte) = inode.written.get_mut(index)
+        {
+            *byte ^= mask;
         }
         Ok(())
     }

@@ -268,7 +268,8 @@ impl UringChunkReader {
                     self.push_read(index)?;
                     return Ok(true);
                 }
-                if errno == libc::EINVAL && slot.filled > 0 && at % ALIGNMENT as u64 != 0 {
+                if errno == libc::EINVAL && slot.filled > 0 && !at.is_multiple_of(ALIGNMENT as u64)
+                {
                     // The partial last block of an O_DIRECT file (see the module comment).
                     slot.status = Status::Done;
                 } else {

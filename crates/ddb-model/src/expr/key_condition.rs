@@ -204,10 +204,10 @@ fn shape(condition: &ResolvedCondition, out: &mut Vec<Clause>) -> Result<(), Str
         Condition::Between { value, low, high } => (vec![value, low, high], Some("BETWEEN")),
         Condition::Call(call) => (call.args.iter().collect(), Some("begins_with")),
     };
-    if let (Some(what), Some(first)) = (first_must_be_key, operands.first()) {
-        if !matches!(first, Operand::Path(_)) {
-            return Err(first_operand(what));
-        }
+    if let (Some(what), Some(first)) = (first_must_be_key, operands.first())
+        && !matches!(first, Operand::Path(_))
+    {
+        return Err(first_operand(what));
     }
     let mut name = None;
     let mut position = 0;

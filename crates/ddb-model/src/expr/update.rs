@@ -56,13 +56,13 @@ impl UpdateExpression {
     /// DynamoDB refuses updates of key attributes, before reading the item.
     pub fn check_key_attributes(&self, key: &KeyDef) -> Result<()> {
         for action in &self.actions {
-            if let Some(Step::Key(name)) = action.path().0.first() {
-                if key.contains(name) {
-                    return Err(DdbError::validation(format!(
-                        "One or more parameter values were invalid: Cannot update attribute \
+            if let Some(Step::Key(name)) = action.path().0.first()
+                && key.contains(name)
+            {
+                return Err(DdbError::validation(format!(
+                    "One or more parameter values were invalid: Cannot update attribute \
                          {name}. This attribute is part of the key"
-                    )));
-                }
+                )));
             }
         }
         Ok(())

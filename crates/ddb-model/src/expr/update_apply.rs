@@ -56,10 +56,10 @@ fn evaluate_operand(operand: &ResolvedOperand, item: &Item) -> Result<AttributeV
                 return Err(wrong_type());
             };
             if call.name == "if_not_exists" {
-                if let Operand::Path(path) = first {
-                    if let Some(existing) = get(item, path) {
-                        return Ok(existing.clone());
-                    }
+                if let Operand::Path(path) = first
+                    && let Some(existing) = get(item, path)
+                {
+                    return Ok(existing.clone());
                 }
                 return evaluate_operand(second, item);
             }

@@ -185,10 +185,10 @@ fn misused_function(leaf: &ParsedCondition) -> Option<String> {
             "The function is not allowed to be used this way in an expression; function: {name}"
         )
     };
-    if let Condition::Call(call) = leaf {
-        if call.name == "size" {
-            return Some(message("size"));
-        }
+    if let Condition::Call(call) = leaf
+        && call.name == "size"
+    {
+        return Some(message("size"));
     }
     let mut calls = Vec::new();
     for operand in leaf_operands(leaf) {
@@ -254,13 +254,13 @@ fn check_leaf(
             ));
         }
     }
-    if let Condition::In { list, .. } = leaf {
-        if list.len() > 100 {
-            return Err(format!(
-                "The IN operator is provided with too many operands; number of operands: {}",
-                list.len()
-            ));
-        }
+    if let Condition::In { list, .. } = leaf
+        && list.len() > 100
+    {
+        return Err(format!(
+            "The IN operator is provided with too many operands; number of operands: {}",
+            list.len()
+        ));
     }
     // (c) the first operand distinct from the others.
     let distinct = |operator: &str, a: &ResolvedOperand, b: &ResolvedOperand| match (a, b) {
