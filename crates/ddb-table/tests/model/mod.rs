@@ -144,8 +144,10 @@ impl<'a> Request<'a> {
     }
 
     pub fn str(&self, name: &str) -> Option<&'a str> {
-        self.get(name)
-            .map(|v| v.as_str().unwrap_or_else(|| panic!("{name} is not a string")))
+        self.get(name).map(|v| {
+            v.as_str()
+                .unwrap_or_else(|| panic!("{name} is not a string"))
+        })
     }
 
     pub fn table_name(&self) -> &'a str {
@@ -153,8 +155,10 @@ impl<'a> Request<'a> {
     }
 
     pub fn bool(&self, name: &str) -> Option<bool> {
-        self.get(name)
-            .map(|v| v.as_bool().unwrap_or_else(|| panic!("{name} is not a bool")))
+        self.get(name).map(|v| {
+            v.as_bool()
+                .unwrap_or_else(|| panic!("{name} is not a bool"))
+        })
     }
 
     pub fn usize(&self, name: &str) -> Option<usize> {
@@ -178,7 +182,9 @@ impl<'a> Request<'a> {
         let Some(map) = self.get("ExpressionAttributeValues") else {
             return Ok(None);
         };
-        let map = map.as_object().expect("ExpressionAttributeValues is an object");
+        let map = map
+            .as_object()
+            .expect("ExpressionAttributeValues is an object");
         map.iter()
             .map(|(k, v)| Ok((k.clone(), value_from_json(v)?)))
             .collect::<ModelResult<_>>()

@@ -11,7 +11,9 @@ use ddb_model::{Item, TableSchema};
 use serde_json::{Value, json};
 
 use super::order::key_item;
-use super::{Model, ModelResult, Request, Table, item_from_json, item_to_json, service, validation};
+use super::{
+    Model, ModelResult, Request, Table, item_from_json, item_to_json, service, validation,
+};
 
 /// The position of the item with key `key` in `table.items`.
 fn position(table: &Table, key: &Item) -> Option<usize> {
@@ -40,9 +42,7 @@ fn expressions(req: &Request<'_>, with_update: bool) -> ModelResult<Expressions>
     };
     let condition = req
         .str("ConditionExpression")
-        .map(|text| {
-            ConditionExpression::parse(text, ExpressionKind::Condition, &attrs, &mut usage)
-        })
+        .map(|text| ConditionExpression::parse(text, ExpressionKind::Condition, &attrs, &mut usage))
         .transpose()
         .map_err(service)?;
     attrs.check_unused(&usage).map_err(service)?;
@@ -160,9 +160,9 @@ pub fn update_item(model: &mut Model, request: &Value) -> ModelResult {
     let updated = |item: &Item| -> Item {
         item.iter()
             .filter(|(name, _)| {
-                update.actions().iter().any(|action| {
-                    matches!(action.path().0.first(), Some(Step::Key(n)) if n == *name)
-                })
+                update.actions().iter().any(
+                    |action| matches!(action.path().0.first(), Some(Step::Key(n)) if n == *name),
+                )
             })
             .map(|(n, v)| (n.clone(), v.clone()))
             .collect()
@@ -202,9 +202,7 @@ pub fn batch_write_item(model: &mut Model, request: &Value) -> ModelResult {
                 Change::Delete(key) => key.clone(),
             };
             if keys.contains(&key) {
-                return Err(validation(
-                    "Provided list of item keys contains duplicates",
-                ));
+                return Err(validation("Provided list of item keys contains duplicates"));
             }
             keys.push(key);
             changes.push(change);
