@@ -15,7 +15,7 @@
 //! - Index entries with equal index keys are ordered by the table key (DynamoDB leaves the
 //!   order of such ties unspecified).
 //! - The 1 MB page rule is [`read::PAGE_SIZE_BYTES_MAX`] as described there.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 mod order;
 mod read;
@@ -27,6 +27,7 @@ use ddb_model::table::{CreateTableInput, describe_new_table};
 use ddb_model::{AttributeValue, DdbError, ErrorKind, Item, TableSchema};
 use serde_json::{Value, json};
 
+pub use order::compare;
 pub use read::PAGE_SIZE_BYTES_MAX;
 
 /// An error as the API returns it: DynamoDB's error name and the message.
