@@ -203,6 +203,16 @@ pub fn run(shape: &Shape, seed: u64, steps: usize, system: &mut dyn System) -> S
             }
         };
         *stats.calls.entry(operation.to_owned()).or_default() += 1;
+        if std::env::var("DDB_DIFF_TRACE").is_ok() {
+            let all = serde_json::json!({"TableName": shape.table});
+            let m = model.call("Scan", &all);
+            let e = system.call("Scan", &all);
+            if format!("{m:?}") != format!("{e:?}") {
+                eprintln!("DIVERGED before step {step}:\nMODEL {m:?}\nENGINE {e:?}");
+                panic!("diverged");
+            }
+            eprintln!("step {step} {operation} {request}");
+        }
         if operation == "Query" || operation == "Scan" {
             read_all_pages(
                 shape, seed, step, operation, request, &mut model, system, &mut stats,
@@ -262,6 +272,11 @@ fn read_all_pages(
         let expected = model.call(operation, &request);
         let got = system.call(operation, &request);
         compare(&expected, &got).unwrap_or_else(|d| {
+            if std::env::var("DDB_DIFF_TRACE").is_ok() {
+                let all = serde_json::json!({"TableName": shape.table});
+                eprintln!("MODEL ALL {:?}", model.call("Scan", &all));
+                eprintln!("ENGINE ALL {:?}", system.call("Scan", &all));
+            }
             fail(
                 seed,
                 shape,

@@ -24,7 +24,8 @@ use super::{Model, ModelResult, Request, item_to_json, service, validation};
 /// The page size rule: entries are read while the sum of the DynamoDB sizes
 /// (`Item::size_bytes`) of the entries already read is below 1 MiB; the entry that reaches it
 /// is the last of the page. The size counted is the entry's as the table or index holds it
-/// (the projected item for an index), before the filter and the ProjectionExpression, as in
+/// (the projected item for an index; the table item when an LSI read fetches it), before the
+/// filter and the ProjectionExpression, as in
 /// DynamoDB ("the 1 MB limit applies before any FilterExpression") and dynalite (which also
 /// keeps the entry that crosses the threshold).
 pub const PAGE_SIZE_BYTES_MAX: usize = 1024 * 1024;
@@ -174,12 +175,33 @@ fn read(model: &Model, request: &Value, is_query: bool) -> ModelResult {
         });
     }
 
+    // An LSI read that needs attributes the index does not hold reads the table item: its size
+    // is what the page counts, and what the filter sees.
+    let fetches = index.is_some_and(|index| {
+        order::is_local(index)
+            && index.projection != ddb_model::ResolvedProjection::All
+            && (select == Select::AllAttributes
+                || projection.as_ref().is_some_and(|p| {
+                    p.top_level_names().any(|name| {
+                        !(table.schema.key.contains(name)
+                            || index.key.contains(name)
+                            || index.projection.includes(name))
+                    })
+                }))
+    });
+    let evaluated = |e: &Entry<'_>| -> Item {
+        if fetches {
+            e.item.clone()
+        } else {
+            e.entry.clone()
+        }
+    };
     let mut read: Vec<&Entry<'_>> = Vec::new();
     let mut size_bytes = 0;
     let mut stopped = false;
     for entry in &entries {
         read.push(entry);
-        size_bytes += entry.entry.size_bytes();
+        size_bytes += evaluated(entry).size_bytes();
         if limit == Some(read.len()) || size_bytes >= PAGE_SIZE_BYTES_MAX {
             stopped = true;
             break;
@@ -198,7 +220,11 @@ fn read(model: &Model, request: &Value, is_query: bool) -> ModelResult {
     let scanned_count = read.len();
     let passed: Vec<&Entry<'_>> = read
         .into_iter()
-        .filter(|e| filter.as_ref().is_none_or(|f| f.evaluate(Some(&e.entry))))
+        .filter(|e| {
+            filter
+                .as_ref()
+                .is_none_or(|f| f.evaluate(Some(&evaluated(e))))
+        })
         .collect();
 
     let mut response = Map::new();

@@ -145,8 +145,13 @@ pub fn update_item(model: &mut Model, request: &Value) -> ModelResult {
     if let Some(condition) = &exprs.condition {
         condition.check(old.as_ref()).map_err(service)?;
     }
-    // UpdateItem creates a missing item: the key plus whatever the update sets.
+    // UpdateItem creates a missing item: the key plus whatever the update sets — unless the
+    // update sets nothing (only REMOVE/DELETE of absent attributes): DynamoDB then creates no
+    // item (ScyllaDB Alternator's tests, run against DynamoDB).
     let mut new = update.apply(old.as_ref()).map_err(service)?;
+    if old.is_none() && new.is_empty() {
+        return Ok(json!({}));
+    }
     for (name, value) in key.iter() {
         new.insert(name.clone(), value.clone());
     }
