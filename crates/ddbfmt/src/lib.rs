@@ -177,3 +177,56 @@ fn tool_exit(result: Result<files::Outcome, String>, stderr: &mut dyn Write) -> 
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_args(args: &[&str]) -> (ExitCode, String, String) {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let mut argv = vec!["ddbfmt"];
+        argv.extend_from_slice(args);
+        let code = run(argv, &mut out, &mut err);
+        (
+            code,
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+        )
+    }
+
+    #[test]
+    fn usage_errors_exit_252_for_the_aws_commands_only() {
+        assert_eq!(run_args(&["put-item", "--bogus"]).0, ExitCode::from(252));
+        assert_eq!(
+            run_args(&["--data-dir", "x", "scan", "--limit", "x"]).0,
+            ExitCode::from(252)
+        );
+        let (code, _, err) = run_args(&["--data-dir", "x", "put-item", "--table-name", "T"]);
+        assert_eq!(code, ExitCode::from(252));
+        assert!(
+            err.ends_with("ddbfmt: error: the following arguments are required: --item\n"),
+            "{err}"
+        );
+        assert_eq!(run_args(&["inspect"]).0, ExitCode::from(2));
+        assert_eq!(run_args(&["nonsense"]).0, ExitCode::from(2));
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.jsonl");
+        let (code, _, err) = run_args(&["load", "--table-name", "T", missing.to_str().unwrap()]);
+        assert_eq!(code, ExitCode::from(252));
+        assert!(err.contains("ddbfmt load: cannot read "), "{err}");
+    }
+
+    #[test]
+    fn help_describes_the_parameter_syntax() {
+        let (code, out, _) = run_args(&["scan", "--help"]);
+        assert_eq!(code, ExitCode::SUCCESS);
+        assert!(out.contains("Parameter syntax"), "{out}");
+        assert!(out.contains("Pagination:"), "{out}");
+        assert!(out.contains("--no-consistent-read"), "{out}");
+        let (code, out, _) = run_args(&["--help"]);
+        assert_eq!(code, ExitCode::SUCCESS);
+        for command in ["create-table", "wait", "load", "checkpoint", "verify"] {
+            assert!(out.contains(command), "{command}: {out}");
+        }
+    }
+}

@@ -470,3 +470,7 @@ fn member_or_missing(
         ))),
     }
 }
+
+#[cfg(test)]
+#[path = "request_tests.rs"]
+mod tests;
