@@ -4,6 +4,7 @@
 //! Architecture invariant: the CLI holds no storage logic of its own; each command parses its
 //! arguments, calls the library crates and prints their results.
 
+pub mod aws;
 mod demo;
 mod files;
 mod snapshot_files;
@@ -24,10 +25,6 @@ use clap::{Parser, Subcommand};
 )]
 struct Cli {
     /// The database directory.
-    #[allow(
-        dead_code,
-        reason = "part of the CLI contract now; read by the table and backup commands (issues 5-7)"
-    )]
     #[arg(
         long,
         global = true,
@@ -52,6 +49,13 @@ enum Command {
     /// Check every byte of a file or directory; exit 0 if sound, 1 if damaged, 2 if unusable.
     /// A lone snapshot file (no manifest, so no whole-file hash) needs `--deep` for its blocks.
     Verify(VerifyArgs),
+    #[command(flatten)]
+    Aws(aws::AwsCommand),
+    /// Write items from DynamoDB JSON lines (a bare item or {"Item":...} per line) or a
+    /// BatchWriteItem document, in file order, in large atomic batches; prints a JSON summary.
+    Load(aws::LoadArgs),
+    /// Checkpoint a table now: merge its logged changes into a new snapshot.
+    Checkpoint(aws::CheckpointArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -89,10 +93,16 @@ pub fn run(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> ExitCode {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(err) => {
-            let code = if err.use_stderr() { 2 } else { 0 };
+            // The AWS-shaped commands exit as the AWS CLI does on a usage error.
+            let code = match (err.use_stderr(), names_aws_command(&args)) {
+                (false, _) => 0,
+                (true, true) => aws::EXIT_PARAM_ERROR,
+                (true, false) => 2,
+            };
             let text = err.render().to_string();
             let _ = if err.use_stderr() {
                 stderr.write_all(text.as_bytes())
@@ -124,7 +134,29 @@ pub fn run(
                 .and_then(|io| files::verify(&io, &args.path, args.deep, args.json, stdout));
             tool_exit(result, stderr)
         }
+        Command::Aws(command) => ExitCode::from(aws::run(&cli.data_dir, &command, stdout, stderr)),
+        Command::Load(args) => ExitCode::from(aws::run_load(&cli.data_dir, &args, stdout, stderr)),
+        Command::Checkpoint(args) => {
+            ExitCode::from(aws::run_checkpoint(&cli.data_dir, &args, stdout, stderr))
+        }
     }
+}
+
+/// Whether the command `args` name (the first argument that is not an option of `ddbfmt`
+/// itself) is one of the AWS-shaped ones.
+fn names_aws_command(args: &[OsString]) -> bool {
+    let mut rest = args.iter().skip(1);
+    while let Some(arg) = rest.next() {
+        let Some(arg) = arg.to_str() else {
+            return false;
+        };
+        if arg == "--data-dir" {
+            rest.next();
+        } else if !arg.starts_with('-') {
+            return aws::is_aws_command(arg);
+        }
+    }
+    false
 }
 
 /// The I/O backend for the format tools (`DDB_IO_BACKEND` may force one).
@@ -142,6 +174,59 @@ fn tool_exit(result: Result<files::Outcome, String>, stderr: &mut dyn Write) -> 
         Err(why) => {
             let _ = writeln!(stderr, "ddbfmt: {why}");
             ExitCode::from(EXIT_TOOL_ERROR)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_args(args: &[&str]) -> (ExitCode, String, String) {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let mut argv = vec!["ddbfmt"];
+        argv.extend_from_slice(args);
+        let code = run(argv, &mut out, &mut err);
+        (
+            code,
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+        )
+    }
+
+    #[test]
+    fn usage_errors_exit_252_for_the_aws_commands_only() {
+        assert_eq!(run_args(&["put-item", "--bogus"]).0, ExitCode::from(252));
+        assert_eq!(
+            run_args(&["--data-dir", "x", "scan", "--limit", "x"]).0,
+            ExitCode::from(252)
+        );
+        let (code, _, err) = run_args(&["--data-dir", "x", "put-item", "--table-name", "T"]);
+        assert_eq!(code, ExitCode::from(252));
+        assert!(
+            err.ends_with("ddbfmt: error: the following arguments are required: --item\n"),
+            "{err}"
+        );
+        assert_eq!(run_args(&["inspect"]).0, ExitCode::from(2));
+        assert_eq!(run_args(&["nonsense"]).0, ExitCode::from(2));
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.jsonl");
+        let (code, _, err) = run_args(&["load", "--table-name", "T", missing.to_str().unwrap()]);
+        assert_eq!(code, ExitCode::from(252));
+        assert!(err.contains("ddbfmt load: cannot read "), "{err}");
+    }
+
+    #[test]
+    fn help_describes_the_parameter_syntax() {
+        let (code, out, _) = run_args(&["scan", "--help"]);
+        assert_eq!(code, ExitCode::SUCCESS);
+        assert!(out.contains("Parameter syntax"), "{out}");
+        assert!(out.contains("Pagination:"), "{out}");
+        assert!(out.contains("--no-consistent-read"), "{out}");
+        let (code, out, _) = run_args(&["--help"]);
+        assert_eq!(code, ExitCode::SUCCESS);
+        for command in ["create-table", "wait", "load", "checkpoint", "verify"] {
+            assert!(out.contains(command), "{command}: {out}");
         }
     }
 }
