@@ -2,8 +2,6 @@
 //! directory: tables, items, queries and scans with pagination, a GSI added online and waited
 //! for, `load`, `checkpoint`, and the exit codes of every kind of failure.
 //!
-//! They need the table engine, so they run with `--features engine-tests` until it lands.
-#![cfg(feature = "engine-tests")]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -62,13 +60,13 @@ impl Db {
         }
     }
 
-    /// A table `T` with key (pk S, sk N), ACTIVE.
+    /// A table `Tbl` with key (pk S, sk N), ACTIVE.
     fn with_table() -> Self {
         let db = Self::new();
         let out = db.run(&[
             "create-table",
             "--table-name",
-            "T",
+            "Tbl",
             "--attribute-definitions",
             "AttributeName=pk,AttributeType=S",
             "AttributeName=sk,AttributeType=N",
@@ -80,7 +78,7 @@ impl Db {
         ]);
         out.assert_ok();
         let description = &out.json()["TableDescription"];
-        assert_eq!(description["TableName"], "T");
+        assert_eq!(description["TableName"], "Tbl");
         assert!(
             ["CREATING", "ACTIVE"].contains(&description["TableStatus"].as_str().unwrap()),
             "{description}"
@@ -89,7 +87,7 @@ impl Db {
             "wait",
             "table-exists",
             "--table-name",
-            "T",
+            "Tbl",
             "--timeout-seconds",
             "60",
         ])
@@ -102,7 +100,7 @@ impl Db {
         for (k, v) in extra.as_object().unwrap() {
             item[k] = v.clone();
         }
-        let out = self.run(&["put-item", "--table-name", "T", "--item", &item.to_string()]);
+        let out = self.run(&["put-item", "--table-name", "Tbl", "--item", &item.to_string()]);
         out.assert_ok();
         assert_eq!(out.stdout, "", "PutItem prints nothing");
     }
@@ -111,7 +109,7 @@ impl Db {
 #[test]
 fn tables_are_created_described_listed_and_deleted() {
     let db = Db::with_table();
-    let described = db.run(&["describe-table", "--table-name", "T"]);
+    let described = db.run(&["describe-table", "--table-name", "Tbl"]);
     described.assert_ok();
     assert_eq!(described.json()["Table"]["TableStatus"], "ACTIVE");
     assert!(
@@ -121,18 +119,18 @@ fn tables_are_created_described_listed_and_deleted() {
     );
     let listed = db.run(&["list-tables"]);
     listed.assert_ok();
-    assert_eq!(listed.json(), json!({"TableNames": ["T"]}));
-    db.run(&["delete-table", "--table-name", "T"]).assert_ok();
+    assert_eq!(listed.json(), json!({"TableNames": ["Tbl"]}));
+    db.run(&["delete-table", "--table-name", "Tbl"]).assert_ok();
     db.run(&[
         "wait",
         "table-not-exists",
         "--table-name",
-        "T",
+        "Tbl",
         "--timeout-seconds",
         "60",
     ])
     .assert_ok();
-    let missing = db.run(&["describe-table", "--table-name", "T"]);
+    let missing = db.run(&["describe-table", "--table-name", "Tbl"]);
     assert_eq!(missing.code, ExitCode::from(254));
     assert!(
         missing.stderr.contains(
@@ -151,7 +149,7 @@ fn items_are_put_read_updated_and_deleted() {
     let got = db.run(&[
         "get-item",
         "--table-name",
-        "T",
+        "Tbl",
         "--key",
         key,
         "--consistent-read",
@@ -164,7 +162,7 @@ fn items_are_put_read_updated_and_deleted() {
     let updated = db.run(&[
         "update-item",
         "--table-name",
-        "T",
+        "Tbl",
         "--key",
         "pk={S=a},sk={N=1}",
         "--update-expression",
@@ -176,16 +174,16 @@ fn items_are_put_read_updated_and_deleted() {
     ]);
     updated.assert_ok();
     assert_eq!(updated.json(), json!({"Attributes": {"v": {"S": "uno"}}}));
-    db.run(&["delete-item", "--table-name", "T", "--key", key])
+    db.run(&["delete-item", "--table-name", "Tbl", "--key", key])
         .assert_ok();
-    let gone = db.run(&["get-item", "--table-name", "T", "--key", key]);
+    let gone = db.run(&["get-item", "--table-name", "Tbl", "--key", key]);
     gone.assert_ok();
     assert_eq!(gone.stdout, "", "an empty GetItem response prints nothing");
 
     let conditional = db.run(&[
         "put-item",
         "--table-name",
-        "T",
+        "Tbl",
         "--item",
         r#"{"pk":{"S":"b"},"sk":{"N":"2"}}"#,
         "--condition-expression",
@@ -202,7 +200,7 @@ fn items_are_put_read_updated_and_deleted() {
     let invalid = db.run(&[
         "put-item",
         "--table-name",
-        "T",
+        "Tbl",
         "--item",
         r#"{"pk":{"S":"b"}}"#,
     ]);
@@ -217,18 +215,18 @@ fn items_are_put_read_updated_and_deleted() {
 #[test]
 fn batch_writes_and_gets() {
     let db = Db::with_table();
-    let writes = json!({"T": [
+    let writes = json!({"Tbl": [
         {"PutRequest": {"Item": {"pk": {"S": "a"}, "sk": {"N": "1"}}}},
         {"PutRequest": {"Item": {"pk": {"S": "a"}, "sk": {"N": "2"}}}}
     ]});
     let out = db.run(&["batch-write-item", "--request-items", &writes.to_string()]);
     out.assert_ok();
     assert_eq!(out.json()["UnprocessedItems"], json!({}));
-    let keys = json!({"T": {"Keys": [{"pk": {"S": "a"}, "sk": {"N": "2"}}]}});
+    let keys = json!({"Tbl": {"Keys": [{"pk": {"S": "a"}, "sk": {"N": "2"}}]}});
     let out = db.run(&["batch-get-item", "--request-items", &keys.to_string()]);
     out.assert_ok();
     assert_eq!(
-        out.json()["Responses"]["T"],
+        out.json()["Responses"]["Tbl"],
         json!([{"pk": {"S": "a"}, "sk": {"N": "2"}}])
     );
 }
@@ -243,7 +241,7 @@ fn queries_and_scans_paginate_like_the_aws_cli() {
     let query = db.run(&[
         "query",
         "--table-name",
-        "T",
+        "Tbl",
         "--key-condition-expression",
         "pk = :p AND sk >= :s",
         "--expression-attribute-values",
@@ -272,7 +270,7 @@ fn queries_and_scans_paginate_like_the_aws_cli() {
         let mut args = vec![
             "scan",
             "--table-name",
-            "T",
+            "Tbl",
             "--max-items",
             "3",
             "--page-size",
@@ -293,7 +291,7 @@ fn queries_and_scans_paginate_like_the_aws_cli() {
     assert_eq!(seen, 8);
 
     // --limit is manual paging: one page, with its LastEvaluatedKey.
-    let one = db.run(&["scan", "--table-name", "T", "--limit", "3"]);
+    let one = db.run(&["scan", "--table-name", "Tbl", "--limit", "3"]);
     one.assert_ok();
     let page = one.json();
     assert_eq!(page["Count"], 3);
@@ -309,7 +307,7 @@ fn a_gsi_added_online_is_waited_for_and_queried() {
     let out = db.run(&[
         "update-table",
         "--table-name",
-        "T",
+        "Tbl",
         "--attribute-definitions",
         "AttributeName=g,AttributeType=S",
         "--global-secondary-index-updates",
@@ -320,7 +318,7 @@ fn a_gsi_added_online_is_waited_for_and_queried() {
         "wait",
         "index-active",
         "--table-name",
-        "T",
+        "Tbl",
         "--index-name",
         "byG",
         "--timeout-seconds",
@@ -330,7 +328,7 @@ fn a_gsi_added_online_is_waited_for_and_queried() {
     let out = db.run(&[
         "query",
         "--table-name",
-        "T",
+        "Tbl",
         "--index-name",
         "byG",
         "--key-condition-expression",
@@ -355,14 +353,14 @@ fn load_applies_puts_and_deletes_in_file_order() {
     // The same key again (a new batch), an export line, and a delete.
     lines.push(json!({"Item": {"pk": {"S": "a"}, "sk": {"N": "0"}, "v": {"N": "2"}}}).to_string());
     lines.push(
-        json!({"T": [{"DeleteRequest": {"Key": {"pk": {"S": "a"}, "sk": {"N": "9"}}}}]})
+        json!({"Tbl": [{"DeleteRequest": {"Key": {"pk": {"S": "a"}, "sk": {"N": "9"}}}}]})
             .to_string(),
     );
     std::fs::write(&file, lines.join("\n") + "\n").unwrap();
     let out = db.run(&[
         "load",
         "--table-name",
-        "T",
+        "Tbl",
         "--batch-items",
         "4",
         file.to_str().unwrap(),
@@ -377,13 +375,13 @@ fn load_applies_puts_and_deletes_in_file_order() {
         "no progress when stderr is not a terminal"
     );
 
-    let scan = db.run(&["scan", "--table-name", "T"]);
+    let scan = db.run(&["scan", "--table-name", "Tbl"]);
     scan.assert_ok();
     assert_eq!(scan.json()["Count"], 9);
     let got = db.run(&[
         "get-item",
         "--table-name",
-        "T",
+        "Tbl",
         "--key",
         r#"{"pk":{"S":"a"},"sk":{"N":"0"}}"#,
     ]);
@@ -396,7 +394,7 @@ fn load_applies_puts_and_deletes_in_file_order() {
         "{\"pk\":{\"S\":\"z\"},\"sk\":{\"N\":\"1\"}}\n{\"pk\":{\"S\":\"z\"}}\n",
     )
     .unwrap();
-    let out = db.run(&["load", "--table-name", "T", bad.to_str().unwrap()]);
+    let out = db.run(&["load", "--table-name", "Tbl", bad.to_str().unwrap()]);
     assert_eq!(out.code, ExitCode::from(254));
     assert!(
         out.stderr.contains("line 2: ValidationException"),
@@ -404,8 +402,8 @@ fn load_applies_puts_and_deletes_in_file_order() {
         out.stderr
     );
 
-    db.run(&["checkpoint", "--table-name", "T"]).assert_ok();
-    let scan = db.run(&["scan", "--table-name", "T", "--select", "COUNT"]);
+    db.run(&["checkpoint", "--table-name", "Tbl"]).assert_ok();
+    let scan = db.run(&["scan", "--table-name", "Tbl", "--select", "COUNT"]);
     assert_eq!(scan.json()["Count"], 9);
 }
 
@@ -413,15 +411,15 @@ fn load_applies_puts_and_deletes_in_file_order() {
 fn exit_codes() {
     let db = Db::with_table();
     // 252: the CLI refuses before any request.
-    let out = db.run(&["put-item", "--table-name", "T"]);
+    let out = db.run(&["put-item", "--table-name", "Tbl"]);
     assert_eq!(out.code, ExitCode::from(252));
-    let out = db.run(&["put-item", "--table-name", "T", "--item", "{bad"]);
+    let out = db.run(&["put-item", "--table-name", "Tbl", "--item", "{bad"]);
     assert_eq!(out.code, ExitCode::from(252));
     assert!(
         out.stderr
             .contains("Error parsing parameter '--item': Invalid JSON")
     );
-    let out = db.run(&["scan", "--table-name", "T", "--bogus"]);
+    let out = db.run(&["scan", "--table-name", "Tbl", "--bogus"]);
     assert_eq!(out.code, ExitCode::from(252));
     // 254: the service refused.
     let out = db.run(&[
@@ -464,7 +462,7 @@ fn a_locked_database_is_reported() {
         .expect("open the database in this process");
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_ddbfmt"))
         .args(["--data-dir", db.path().to_str().unwrap()])
-        .args(["describe-table", "--table-name", "T"])
+        .args(["describe-table", "--table-name", "Tbl"])
         .output()
         .unwrap();
     assert!(!child.status.success());

@@ -139,11 +139,15 @@ pub fn run_checkpoint(
     };
     let started = Instant::now();
     match db.checkpoint(&args.table_name) {
-        Ok(()) => print_summary(
+        Ok(report) => print_summary(
             stdout,
             stderr,
             &json!({
                 "TableName": args.table_name,
+                "CheckpointLsn": report.lsn,
+                "Published": report.published,
+                "Rows": report.rows,
+                "LogSegmentsDeleted": report.log_segments_deleted,
                 "Seconds": seconds(started),
             }),
         ),
