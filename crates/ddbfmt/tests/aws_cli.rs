@@ -100,7 +100,13 @@ impl Db {
         for (k, v) in extra.as_object().unwrap() {
             item[k] = v.clone();
         }
-        let out = self.run(&["put-item", "--table-name", "Tbl", "--item", &item.to_string()]);
+        let out = self.run(&[
+            "put-item",
+            "--table-name",
+            "Tbl",
+            "--item",
+            &item.to_string(),
+        ]);
         out.assert_ok();
         assert_eq!(out.stdout, "", "PutItem prints nothing");
     }

@@ -146,10 +146,10 @@ impl MemoryTable {
             if let Some(old_key) = old.as_ref().and_then(|o| self.schema.index_key(index, o)) {
                 entries.remove(&old_key);
             }
-            if let Some(new) = new {
-                if let Some(new_key) = self.schema.index_key(index, new) {
-                    entries.insert(new_key, project(&self.schema, index, new));
-                }
+            if let Some(new) = new
+                && let Some(new_key) = self.schema.index_key(index, new)
+            {
+                entries.insert(new_key, project(&self.schema, index, new));
             }
         }
         old

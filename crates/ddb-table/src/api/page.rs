@@ -127,10 +127,10 @@ pub(crate) fn run(plan: &PagePlan<'_>) -> Result<Value> {
             }
             let Some(entry) = entries.next() else { break };
             let (key, entry) = entry?;
-            if let Some(Segment { segment, total }) = plan.segment {
-                if segment_of(&key, total)? != segment {
-                    continue;
-                }
+            if let Some(Segment { segment, total }) = plan.segment
+                && segment_of(&key, total)? != segment
+            {
+                continue;
             }
             let item = if plan.fetch_table_item {
                 let table_key = schema.table_key(&entry)?;

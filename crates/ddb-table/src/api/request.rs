@@ -215,18 +215,18 @@ impl<'a> Request<'a> {
         violations: &mut Violations,
     ) -> Result<Option<&'a str>> {
         let value = self.str(name)?;
-        if let Some(v) = value {
-            if !allowed.contains(&v) {
-                violations.push(
-                    Some(v),
-                    path,
-                    format!(
-                        "Member must satisfy enum value set: [{}]",
-                        allowed.join(", ")
-                    ),
-                );
-                return Ok(None);
-            }
+        if let Some(v) = value
+            && !allowed.contains(&v)
+        {
+            violations.push(
+                Some(v),
+                path,
+                format!(
+                    "Member must satisfy enum value set: [{}]",
+                    allowed.join(", ")
+                ),
+            );
+            return Ok(None);
         }
         Ok(value)
     }

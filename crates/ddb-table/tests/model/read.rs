@@ -144,14 +144,15 @@ fn read(model: &Model, request: &Value, is_query: bool) -> ModelResult {
         (Some("COUNT"), None) => Select::Count,
         (select, _) => panic!("the model does not implement Select {select:?} here"),
     };
-    if let (Select::AllAttributes, Some(index)) = (select, index) {
-        if !order::is_local(index) && index.projection != ResolvedProjection::All {
-            return Err(validation(format!(
-                "One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not \
+    if let (Select::AllAttributes, Some(index)) = (select, index)
+        && !order::is_local(index)
+        && index.projection != ResolvedProjection::All
+    {
+        return Err(validation(format!(
+            "One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not \
                  supported for global secondary index {} because its projection type is not ALL",
-                index.name
-            )));
-        }
+            index.name
+        )));
     }
     let forward = req.bool("ScanIndexForward").unwrap_or(true);
     let limit = req.usize("Limit");

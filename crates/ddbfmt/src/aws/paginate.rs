@@ -75,14 +75,14 @@ pub fn paginate(
             *capacity_units_sum.get_or_insert(0.0) += units;
         }
         let page_items = primary_len(p, &page);
-        if let Some(max_items) = paging.max_items {
-            if total_items + page_items > max_items {
-                let keep = max_items - total_items;
-                truncate_primary(p, &mut page, keep);
-                merge_page(p, &mut merged, page);
-                resume_token = Some(encode_token(p, &next_token, Some(keep + truncation)));
-                break;
-            }
+        if let Some(max_items) = paging.max_items
+            && total_items + page_items > max_items
+        {
+            let keep = max_items - total_items;
+            truncate_primary(p, &mut page, keep);
+            merge_page(p, &mut merged, page);
+            resume_token = Some(encode_token(p, &next_token, Some(keep + truncation)));
+            break;
         }
         let output_token = page.get(p.output_token).cloned().filter(is_present);
         merge_page(p, &mut merged, page);
