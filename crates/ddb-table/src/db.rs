@@ -789,6 +789,24 @@ impl Database {
         Ok(handle.gsi_lag())
     }
 
+    /// Items the last backfill of GSI `index` skipped because their index key attribute had the
+    /// wrong type or was empty (DynamoDB's index key violations).
+    pub fn backfill_violations(&self, table: &str, index: &str) -> DdbResult<u64> {
+        let entry = self.entry(table)?;
+        entry
+            .gsis
+            .get(index)
+            .map(|s| s.backfill_violations)
+            .ok_or_else(|| {
+                DdbError::new(
+                    ErrorKind::ResourceNotFound,
+                    format!(
+                        "Requested resource not found: Index: {index} not found in table {table}"
+                    ),
+                )
+            })
+    }
+
     /// The open table called `name` (for tools and tests that step it).
     pub fn engine_table(&self, name: &str) -> DdbResult<Arc<Table>> {
         lock(&self.tables)

@@ -364,3 +364,202 @@ fn a_gsi_added_by_update_table_is_backfilled_and_then_maintained() {
     let db = Database::open(dir.path(), options()).unwrap();
     check(&db, &live);
 }
+
+fn stepped_options() -> DatabaseOptions {
+    let mut options = options();
+    options.table.background = false;
+    options
+}
+
+#[test]
+fn reads_of_a_backfilling_gsi_are_refused_and_violations_are_skipped_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path(), stepped_options()).unwrap();
+    create(&db);
+    let table = db.table("orders").unwrap();
+    // `note` becomes the key (N) of a new GSI: a string `note` is a violation, a number is
+    // indexed, no `note` at all is simply not in the index.
+    for (n, note) in [
+        (1u32, r#"{"S":"text"}"#),
+        (2, r#"{"N":"7"}"#),
+        (3, r#"{"N":"8"}"#),
+    ] {
+        let it = parse_item(&format!(
+            r#"{{"pk":{{"S":"p"}},"sk":{{"N":"{n}"}},"note":{note}}}"#
+        ))
+        .unwrap();
+        let key = table.schema().table_key(&it).unwrap();
+        table
+            .apply(&key, &mut |_| Ok(Change::Put(it.clone())))
+            .unwrap();
+    }
+    let plain = parse_item(r#"{"pk":{"S":"p"},"sk":{"N":"4"}}"#).unwrap();
+    let key = table.schema().table_key(&plain).unwrap();
+    table
+        .apply(&key, &mut |_| Ok(Change::Put(plain.clone())))
+        .unwrap();
+    db.call(
+        "UpdateTable",
+        &json!({
+            "TableName": "orders",
+            "AttributeDefinitions": [{"AttributeName": "note", "AttributeType": "N"}],
+            "GlobalSecondaryIndexUpdates": [{"Create": {
+                "IndexName": "by_note",
+                "KeySchema": [{"AttributeName": "note", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"}
+            }}]
+        }),
+    )
+    .unwrap();
+    // Nothing runs until the test steps the engine: the index is backfilling.
+    let err = db
+        .call(
+            "Query",
+            &json!({
+                "TableName": "orders",
+                "IndexName": "by_note",
+                "KeyConditionExpression": "note = :n",
+                "ExpressionAttributeValues": {":n": {"N": "7"}}
+            }),
+        )
+        .unwrap_err();
+    assert_eq!(err.name(), "ValidationException");
+    assert_eq!(
+        err.message(),
+        "Cannot read from backfilling global secondary index: by_note"
+    );
+    // While it backfills, a write with a wrong-typed `note` is accepted (and skipped).
+    let late = parse_item(r#"{"pk":{"S":"p"},"sk":{"N":"5"},"note":{"BOOL":true}}"#).unwrap();
+    let key = db
+        .table("orders")
+        .unwrap()
+        .schema()
+        .table_key(&late)
+        .unwrap();
+    db.table("orders")
+        .unwrap()
+        .apply(&key, &mut |_| Ok(Change::Put(late.clone())))
+        .unwrap();
+    db.engine_table("orders")
+        .unwrap()
+        .run_pending_work()
+        .unwrap();
+    assert!(
+        db.wait(
+            &WaitFor::IndexActive {
+                table: "orders".into(),
+                index: "by_note".into()
+            },
+            Duration::from_secs(1)
+        )
+        .unwrap()
+    );
+    assert_eq!(db.backfill_violations("orders", "by_note").unwrap(), 2);
+    let notes: Vec<String> = read_all(&db, Some("by_note"), true)
+        .iter()
+        .map(|i| i.get("note").unwrap().as_n().unwrap().to_string())
+        .collect();
+    assert_eq!(notes, ["7", "8"]);
+    // Now ACTIVE: a wrong-typed key is refused, naming the index.
+    let bad = parse_item(r#"{"pk":{"S":"p"},"sk":{"N":"6"},"note":{"S":"x"}}"#).unwrap();
+    let table = db.table("orders").unwrap();
+    let key = table.schema().table_key(&bad).unwrap();
+    let err = table
+        .apply(&key, &mut |_| Ok(Change::Put(bad.clone())))
+        .unwrap_err();
+    assert_eq!(
+        err.message(),
+        "One or more parameter values were invalid: Type mismatch for Index Key note Expected: N \
+         Actual: S IndexName: by_note"
+    );
+}
+
+#[test]
+fn gsi_lag_is_observable_until_the_applier_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path(), stepped_options()).unwrap();
+    create(&db);
+    let table = db.table("orders").unwrap();
+    for n in 0..3 {
+        let it = item("p", n, None, Some("s"));
+        let key = table.schema().table_key(&it).unwrap();
+        table
+            .apply(&key, &mut |_| Ok(Change::Put(it.clone())))
+            .unwrap();
+    }
+    let lag = db.gsi_lag("orders").unwrap();
+    assert_eq!(lag.lsns, 3);
+    // Not applied yet: the GSI is eventually consistent, the LSI is not.
+    assert_eq!(read_all(&db, Some("by_shop"), true).len(), 0);
+    assert_eq!(
+        read_all(&db, Some("by_at"), true).len(),
+        0,
+        "no item has `at`"
+    );
+    db.engine_table("orders")
+        .unwrap()
+        .run_pending_work()
+        .unwrap();
+    assert_eq!(db.gsi_lag("orders").unwrap().lsns, 0);
+    assert_eq!(read_all(&db, Some("by_shop"), true).len(), 3);
+}
+
+#[test]
+fn item_collections_of_tables_with_lsis_are_limited() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = stepped_options();
+    options.table.item_collection_limit_bytes = 2_000;
+    let db = Database::open(dir.path(), options).unwrap();
+    create(&db);
+    let table = db.table("orders").unwrap();
+    let big = |sk: u32| {
+        parse_item(&format!(
+            r#"{{"pk":{{"S":"p"}},"sk":{{"N":"{sk}"}},"at":{{"N":"1"}},"blob":{{"S":"{}"}}}}"#,
+            "x".repeat(400)
+        ))
+        .unwrap()
+    };
+    let mut written = 0;
+    let mut refused = None;
+    for sk in 0..10 {
+        let it = big(sk);
+        let key = table.schema().table_key(&it).unwrap();
+        match table.apply(&key, &mut |_| Ok(Change::Put(it.clone()))) {
+            Ok(_) => written += 1,
+            Err(e) => {
+                refused = Some(e);
+                break;
+            }
+        }
+    }
+    let err = refused.expect("the collection limit was never hit");
+    assert_eq!(err.name(), "ItemCollectionSizeLimitExceededException");
+    assert!((3..10).contains(&written), "{written} items fit");
+    // Other partitions are not affected, and shrinking the full collection is allowed.
+    let other = parse_item(r#"{"pk":{"S":"q"},"sk":{"N":"1"},"at":{"N":"1"}}"#).unwrap();
+    let key = table.schema().table_key(&other).unwrap();
+    table
+        .apply(&key, &mut |_| Ok(Change::Put(other.clone())))
+        .unwrap();
+    let first = big(0);
+    let key = table.schema().table_key(&first).unwrap();
+    table.apply(&key, &mut |_| Ok(Change::Delete)).unwrap();
+    // After a checkpoint and a reopen the sizes are recomputed from the snapshots.
+    db.checkpoint("orders").unwrap();
+    drop(db);
+    let mut options = stepped_options();
+    options.table.item_collection_limit_bytes = 2_000;
+    let db = Database::open(dir.path(), options).unwrap();
+    let table = db.table("orders").unwrap();
+    let again = big(100);
+    let key = table.schema().table_key(&again).unwrap();
+    table
+        .apply(&key, &mut |_| Ok(Change::Put(again.clone())))
+        .unwrap();
+    let more = big(101);
+    let key = table.schema().table_key(&more).unwrap();
+    let err = table
+        .apply(&key, &mut |_| Ok(Change::Put(more.clone())))
+        .unwrap_err();
+    assert_eq!(err.name(), "ItemCollectionSizeLimitExceededException");
+}
