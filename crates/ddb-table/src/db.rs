@@ -29,7 +29,8 @@ use crate::table::{GsiLag, Table, TableConfig, TableEvents, TableHandle, TableSp
 pub struct DatabaseOptions {
     /// The I/O backend; `None`: chosen from `DDB_IO_BACKEND` (io_uring where available).
     pub io: Option<Arc<dyn Io>>,
-    /// Open for inspection: no lock, nothing written, only ListTables and DescribeTable.
+    /// Open for inspection: no lock taken, nothing written, no table opened; only ListTables
+    /// and DescribeTable run, with counts as of each table's last checkpoint.
     pub read_only: bool,
     /// Tunables of every table.
     pub table: TableConfig,
@@ -325,18 +326,35 @@ impl Database {
         let table = lock(&self.tables)
             .get(&entry.definition.table_name)
             .cloned();
-        if let Some(table) = &table {
-            let stats = table.stats();
-            description.item_count = stats.items;
-            description.table_size_bytes = stats.bytes;
-        }
+        // Open read-only, the tables are not opened: counts are those of the last checkpoint.
+        let checkpointed: Option<crate::table::Current> = if table.is_none() {
+            crate::state_file::load(
+                &*self.io,
+                &files::table_dir(&self.root, &entry.id),
+                files::CURRENT_FILE,
+            )
+            .ok()
+            .flatten()
+        } else {
+            None
+        };
+        let stats_of = |index: Option<&str>| -> crate::table::Stats {
+            match (&table, &checkpointed, index) {
+                (Some(t), _, None) => t.stats(),
+                (Some(t), _, Some(i)) => t.index_stats(i),
+                (None, Some(c), None) => c.stats,
+                (None, Some(c), Some(i)) => c.index_stats.get(i).copied().unwrap_or_default(),
+                (None, None, _) => crate::table::Stats::default(),
+            }
+        };
+        let stats = stats_of(None);
+        description.item_count = stats.items;
+        description.table_size_bytes = stats.bytes;
         if let Some(lsis) = &mut description.local_secondary_indexes {
             for lsi in lsis {
-                if let Some(table) = &table {
-                    let stats = table.index_stats(&lsi.index_name);
-                    lsi.item_count = stats.items;
-                    lsi.index_size_bytes = stats.bytes;
-                }
+                let stats = stats_of(Some(&lsi.index_name));
+                lsi.item_count = stats.items;
+                lsi.index_size_bytes = stats.bytes;
             }
         }
         if let Some(gsis) = &mut description.global_secondary_indexes {
@@ -344,11 +362,9 @@ impl Database {
                 let state = entry.gsis.get(&gsi.index_name);
                 gsi.index_status = state.map_or(IndexStatus::Active, |s| s.status);
                 gsi.backfilling = state.and_then(|s| s.backfilling.then_some(true));
-                if let Some(table) = &table {
-                    let stats = table.index_stats(&gsi.index_name);
-                    gsi.item_count = stats.items;
-                    gsi.index_size_bytes = stats.bytes;
-                }
+                let stats = stats_of(Some(&gsi.index_name));
+                gsi.item_count = stats.items;
+                gsi.index_size_bytes = stats.bytes;
             }
         }
         Ok(description)

@@ -563,3 +563,47 @@ fn item_collections_of_tables_with_lsis_are_limited() {
         .unwrap_err();
     assert_eq!(err.name(), "ItemCollectionSizeLimitExceededException");
 }
+
+#[test]
+fn a_read_only_open_needs_no_lock_and_describes_the_last_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path(), options()).unwrap();
+    create(&db);
+    let table = db.table("orders").unwrap();
+    for n in 0..5 {
+        let it = item("p", n, Some(n), None);
+        let key = table.schema().table_key(&it).unwrap();
+        table
+            .apply(&key, &mut |_| Ok(Change::Put(it.clone())))
+            .unwrap();
+    }
+    db.checkpoint("orders").unwrap();
+    let it = item("p", 99, None, None);
+    let key = table.schema().table_key(&it).unwrap();
+    table
+        .apply(&key, &mut |_| Ok(Change::Put(it.clone())))
+        .unwrap();
+    // The owner is still running: a read-only open works beside it.
+    let ro = Database::open(
+        dir.path(),
+        DatabaseOptions {
+            read_only: true,
+            ..options()
+        },
+    )
+    .unwrap();
+    let listed = ro.call("ListTables", &json!({})).unwrap();
+    assert_eq!(listed["TableNames"], json!(["orders"]));
+    let described = ro
+        .call("DescribeTable", &json!({"TableName": "orders"}))
+        .unwrap();
+    assert_eq!(described["Table"]["ItemCount"], 5, "as of the checkpoint");
+    assert_eq!(
+        described["Table"]["LocalSecondaryIndexes"][0]["ItemCount"],
+        5
+    );
+    let err = ro
+        .call("PutItem", &json!({"TableName": "orders", "Item": {}}))
+        .unwrap_err();
+    assert!(err.message().contains("read-only"), "{}", err.message());
+}
