@@ -14,6 +14,7 @@ pub mod layers;
 pub mod state_file;
 pub mod store;
 pub mod table;
+pub mod verify;
 
 pub use db::{Database, DatabaseOptions, WaitFor};
 pub use error::{Error, Result};

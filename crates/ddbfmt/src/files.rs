@@ -12,6 +12,7 @@ use ddb_log::segment::{SegmentEnd, scan_segment};
 use ddb_log::verify::{Finding, LogReport, SegmentReport, Severity, verify_log, verify_segment};
 use serde_json::{Value, json};
 
+use crate::database_files;
 use crate::snapshot_files::{self, MANIFEST_PREFIX, SnapshotKind};
 use crate::time::iso8601_ms;
 
@@ -25,6 +26,10 @@ pub enum Outcome {
 /// What a path holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
+    /// A database directory (it has a `CATALOG`).
+    Database(PathBuf),
+    /// A `CATALOG` or `CURRENT` state file.
+    StateFile(PathBuf),
     LogSegment(PathBuf),
     LogDirectory(PathBuf),
     Snapshot(SnapshotKind),
@@ -33,6 +38,9 @@ pub enum Kind {
 /// Detects the kind of `path` from its magic bytes or, for a directory, its entries.
 pub fn detect(io: &dyn Io, path: &Path) -> Result<Kind, String> {
     if path.is_dir() {
+        if ddb_table::verify::is_database_dir(io, path) {
+            return Ok(Kind::Database(path.to_owned()));
+        }
         let names = io.read_dir(path).map_err(|e| e.to_string())?;
         if names.iter().any(|n| n == ddb_snapshot::MANIFEST_FILE_NAME) {
             return Ok(Kind::Snapshot(SnapshotKind::Directory(path.to_owned())));
@@ -57,6 +65,20 @@ pub fn detect(io: &dyn Io, path: &Path) -> Result<Kind, String> {
     let first = magic.get(..read).unwrap_or_default();
     if first.starts_with(&SEGMENT_MAGIC) {
         return Ok(Kind::LogSegment(path.to_owned()));
+    }
+    let state_file_name = path
+        .file_name()
+        .is_some_and(|n| n == "CATALOG" || n == "CURRENT");
+    if state_file_name || first.starts_with(b"{") {
+        let len = file.len().map_err(|e| e.to_string())?;
+        let mut tail = [0u8; 26];
+        if len >= 26 {
+            file.read_exact_at(&mut tail, len - 26)
+                .map_err(|e| e.to_string())?;
+        }
+        if state_file_name || database_files::looks_like_state_file(&tail) {
+            return Ok(Kind::StateFile(path.to_owned()));
+        }
     }
     if first.starts_with(&ddb_snapshot::format::FILE_MAGIC) {
         return Ok(Kind::Snapshot(SnapshotKind::File(path.to_owned())));
@@ -84,6 +106,8 @@ pub fn verify(
     out: &mut dyn Write,
 ) -> Result<Outcome, String> {
     let findings = match detect(io.as_ref(), path)? {
+        Kind::Database(root) => return database_files::verify(io, &root, deep, as_json, out),
+        Kind::StateFile(path) => return database_files::state_file(io, &path, as_json, false, out),
         Kind::Snapshot(kind) => return snapshot_files::verify(io, &kind, deep, as_json, out),
         Kind::LogSegment(path) => {
             let report =
@@ -184,6 +208,8 @@ pub fn inspect(
     out: &mut dyn Write,
 ) -> Result<Outcome, String> {
     let (reports, findings) = match detect(io.as_ref(), path)? {
+        Kind::Database(root) => return database_files::verify(io, &root, false, as_json, out),
+        Kind::StateFile(path) => return database_files::state_file(io, &path, as_json, true, out),
         Kind::Snapshot(kind) => return snapshot_files::inspect(io, &kind, as_json, out),
         Kind::LogSegment(path) => {
             let report =
@@ -318,6 +344,10 @@ pub fn dump(
     err: &mut dyn Write,
 ) -> Result<Outcome, String> {
     let segments: Vec<(u64, PathBuf)> = match detect(io.as_ref(), path)? {
+        Kind::Database(root) => {
+            return database_files::state_file(io, &root.join("CATALOG"), true, true, out);
+        }
+        Kind::StateFile(path) => return database_files::state_file(io, &path, true, true, out),
         Kind::Snapshot(kind) => return snapshot_files::dump(io, &kind, out, err),
         Kind::LogSegment(path) => {
             let first = path

@@ -5,6 +5,7 @@
 //! arguments, calls the library crates and prints their results.
 
 pub mod aws;
+mod database_files;
 mod demo;
 mod files;
 mod snapshot_files;

@@ -1,0 +1,262 @@
+//! Verification and inspection of a database directory (`ddbfmt verify|inspect DIR`): the
+//! catalog, each table's `CURRENT`, log and checkpoint snapshots, and the facts that tie them
+//! together. Reads only; never takes the lock, never writes.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ddb_io::Io;
+
+use crate::catalog::{CATALOG_FORMAT, Catalog};
+use crate::files;
+use crate::state_file;
+use crate::table::{CURRENT_FORMAT, Current};
+
+/// One problem: where and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub path: PathBuf,
+    /// What is wrong, with the offset where the underlying format gives one.
+    pub message: String,
+    /// A torn log tail that opening the database repairs (nothing acknowledged is lost).
+    pub recoverable: bool,
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.message)
+    }
+}
+
+/// What verification found in one table.
+#[derive(Debug, Clone, Default)]
+pub struct TableReport {
+    pub name: String,
+    pub id: String,
+    pub status: String,
+    pub dir: PathBuf,
+    /// The checkpoint `CURRENT` names (if it loads).
+    pub current: Option<Current>,
+    pub log_segments: usize,
+    pub log_first_lsn: Option<u64>,
+    pub log_last_lsn: Option<u64>,
+    /// Snapshots checked (the table's and each index's).
+    pub snapshots: Vec<SnapshotSummary>,
+}
+
+/// One snapshot of a checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotSummary {
+    /// `table` or the index name.
+    pub name: String,
+    pub dir: PathBuf,
+    pub files: u64,
+    pub rows: u64,
+}
+
+/// What verification found in a database directory.
+#[derive(Debug, Clone, Default)]
+pub struct DatabaseReport {
+    pub root: PathBuf,
+    pub tables: Vec<TableReport>,
+    pub findings: Vec<Finding>,
+}
+
+impl DatabaseReport {
+    pub fn is_sound(&self) -> bool {
+        self.findings.is_empty()
+    }
+}
+
+/// Whether `dir` looks like a database directory (it has a catalog).
+pub fn is_database_dir(io: &dyn Io, dir: &Path) -> bool {
+    io.exists(&dir.join(files::CATALOG_FILE)).unwrap_or(false)
+}
+
+/// Verifies the database in `root`. `deep` also reads every log frame and every snapshot block.
+pub fn verify_database(io: Arc<dyn Io>, root: &Path, deep: bool) -> DatabaseReport {
+    let mut report = DatabaseReport {
+        root: root.to_owned(),
+        ..DatabaseReport::default()
+    };
+    let catalog_path = root.join(files::CATALOG_FILE);
+    let catalog: Catalog = match state_file::load(&*io, root, files::CATALOG_FILE) {
+        Ok(Some(catalog)) => catalog,
+        Ok(None) => {
+            report.findings.push(Finding {
+                path: catalog_path,
+                message: "missing: expected the catalog of a database directory".to_owned(),
+                recoverable: false,
+            });
+            return report;
+        }
+        Err(e) => {
+            report.findings.push(Finding {
+                path: catalog_path,
+                message: e.to_string(),
+                recoverable: false,
+            });
+            return report;
+        }
+    };
+    if catalog.format != CATALOG_FORMAT {
+        report.findings.push(Finding {
+            path: catalog_path,
+            message: format!(
+                "catalog format {}: expected {CATALOG_FORMAT}",
+                catalog.format
+            ),
+            recoverable: false,
+        });
+    }
+    for (name, entry) in &catalog.tables {
+        let dir = files::table_dir(root, &entry.id);
+        let mut table = TableReport {
+            name: name.clone(),
+            id: entry.id.clone(),
+            status: format!("{:?}", entry.status).to_uppercase(),
+            dir: dir.clone(),
+            ..TableReport::default()
+        };
+        verify_table(&io, &dir, deep, &mut table, &mut report.findings);
+        report.tables.push(table);
+    }
+    report
+}
+
+fn verify_table(
+    io: &Arc<dyn Io>,
+    dir: &Path,
+    deep: bool,
+    table: &mut TableReport,
+    findings: &mut Vec<Finding>,
+) {
+    let mut find = |path: PathBuf, message: String| {
+        findings.push(Finding {
+            path,
+            message,
+            recoverable: false,
+        });
+    };
+    let current: Current = match state_file::load(&**io, dir, files::CURRENT_FILE) {
+        Ok(Some(current)) => current,
+        // No checkpoint yet: the empty table at LSN 0 and its log.
+        Ok(None) => Current {
+            format: CURRENT_FORMAT,
+            ..Current::default()
+        },
+        Err(e) => {
+            find(dir.join(files::CURRENT_FILE), e.to_string());
+            return;
+        }
+    };
+    if current.format != CURRENT_FORMAT {
+        find(
+            dir.join(files::CURRENT_FILE),
+            format!("format {}: expected {CURRENT_FORMAT}", current.format),
+        );
+    }
+    // The log must continue the checkpoint.
+    let log_dir = files::log_dir(dir);
+    match ddb_log::verify::verify_log(&**io, &log_dir, deep) {
+        Ok(log) => {
+            table.log_segments = log.segments.len();
+            table.log_first_lsn = log.segments.iter().find_map(|s| s.first_lsn);
+            table.log_last_lsn = log.segments.iter().rev().find_map(|s| s.last_lsn);
+            for f in &log.findings {
+                findings.push(Finding {
+                    path: f.path.clone(),
+                    message: f.to_string(),
+                    recoverable: f.severity == ddb_log::verify::Severity::Recoverable,
+                });
+            }
+            if let Some(first) = table.log_first_lsn {
+                if first > current.lsn + 1 {
+                    findings.push(Finding {
+                        path: log_dir.clone(),
+                        message: format!(
+                            "the log starts at LSN {first}, but the checkpoint is at LSN {}: \
+                             records {}..{first} are missing",
+                            current.lsn,
+                            current.lsn + 1
+                        ),
+                        recoverable: false,
+                    });
+                }
+            }
+            if table.log_last_lsn.is_some_and(|last| last < current.lsn) {
+                findings.push(Finding {
+                    path: log_dir.clone(),
+                    message: format!(
+                        "the log ends at LSN {} before the checkpoint's LSN {}",
+                        table.log_last_lsn.unwrap_or(0),
+                        current.lsn
+                    ),
+                    recoverable: false,
+                });
+            }
+        }
+        Err(e) => findings.push(Finding {
+            path: log_dir.clone(),
+            message: e.to_string(),
+            recoverable: false,
+        }),
+    }
+    if current.table_snapshot {
+        let checkpoint = files::checkpoint_dir(dir, current.lsn);
+        let mut snapshots = vec![(
+            "table".to_owned(),
+            files::table_snapshot_dir(&checkpoint),
+            current.stats.items,
+        )];
+        for index in &current.indexes {
+            snapshots.push((
+                index.clone(),
+                files::index_snapshot_dir(&checkpoint, index),
+                current.index_stats.get(index).map_or(-1, |s| s.items),
+            ));
+        }
+        for (name, snapshot_dir, items) in snapshots {
+            let verified = ddb_snapshot::verify(Arc::clone(io), &snapshot_dir, deep);
+            for e in &verified.errors {
+                findings.push(Finding {
+                    path: snapshot_dir.clone(),
+                    message: e.to_string(),
+                    recoverable: false,
+                });
+            }
+            if verified.errors.is_empty() {
+                let lsn = ddb_snapshot::SnapshotManifest::load(&**io, &snapshot_dir)
+                    .map(|m| m.lsn)
+                    .ok();
+                if lsn != Some(current.lsn) {
+                    findings.push(Finding {
+                        path: snapshot_dir.clone(),
+                        message: format!(
+                            "the snapshot is at LSN {lsn:?}, CURRENT names LSN {}",
+                            current.lsn
+                        ),
+                        recoverable: false,
+                    });
+                }
+                if i64::try_from(verified.rows).ok() != Some(items) {
+                    findings.push(Finding {
+                        path: snapshot_dir.clone(),
+                        message: format!(
+                            "{} rows, but CURRENT counts {items} items for {name}",
+                            verified.rows
+                        ),
+                        recoverable: false,
+                    });
+                }
+            }
+            table.snapshots.push(SnapshotSummary {
+                name,
+                dir: snapshot_dir,
+                files: verified.files,
+                rows: verified.rows,
+            });
+        }
+    }
+    table.current = Some(current);
+}
