@@ -170,19 +170,19 @@ fn verify_table(
                     recoverable: f.severity == ddb_log::verify::Severity::Recoverable,
                 });
             }
-            if let Some(first) = table.log_first_lsn {
-                if first > current.lsn + 1 {
-                    findings.push(Finding {
-                        path: log_dir.clone(),
-                        message: format!(
-                            "the log starts at LSN {first}, but the checkpoint is at LSN {}: \
+            if let Some(first) = table.log_first_lsn
+                && first > current.lsn + 1
+            {
+                findings.push(Finding {
+                    path: log_dir.clone(),
+                    message: format!(
+                        "the log starts at LSN {first}, but the checkpoint is at LSN {}: \
                              records {}..{first} are missing",
-                            current.lsn,
-                            current.lsn + 1
-                        ),
-                        recoverable: false,
-                    });
-                }
+                        current.lsn,
+                        current.lsn + 1
+                    ),
+                    recoverable: false,
+                });
             }
             if table.log_last_lsn.is_some_and(|last| last < current.lsn) {
                 findings.push(Finding {
