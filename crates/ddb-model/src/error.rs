@@ -104,7 +104,8 @@ impl fmt::Display for ErrorKind {
     }
 }
 
-/// A DynamoDB service error: its kind and its message.
+/// A DynamoDB service error: its kind, its message, and for a failed condition the item it
+/// was checked against when the request asked for it (`ReturnValuesOnConditionCheckFailure`).
 ///
 /// `Display` prints `<Name>: <message>`, the form DynamoDB's SDKs print.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -112,6 +113,7 @@ impl fmt::Display for ErrorKind {
 pub struct DdbError {
     kind: ErrorKind,
     message: String,
+    item: Option<Box<crate::value::Item>>,
 }
 
 impl DdbError {
@@ -119,7 +121,21 @@ impl DdbError {
         Self {
             kind,
             message: message.into(),
+            item: None,
         }
+    }
+
+    /// The same error carrying `item` (the `Item` member of a `ConditionalCheckFailedException`
+    /// for `ReturnValuesOnConditionCheckFailure = ALL_OLD`).
+    #[must_use]
+    pub fn with_item(mut self, item: Option<crate::value::Item>) -> Self {
+        self.item = item.map(Box::new);
+        self
+    }
+
+    /// The item the error carries, if any.
+    pub fn item(&self) -> Option<&crate::value::Item> {
+        self.item.as_deref()
     }
 
     /// A `ValidationException`.

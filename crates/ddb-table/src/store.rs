@@ -20,6 +20,9 @@ pub type Entries<'a> = Box<dyn Iterator<Item = Result<(Vec<u8>, Item)>> + 'a>;
 pub enum Change {
     Put(Item),
     Delete,
+    /// Leave the item as it is: nothing is written (an UpdateItem that would create an empty
+    /// item, for example).
+    Keep,
 }
 
 /// How an index can be read right now.

@@ -771,6 +771,7 @@ impl Table {
                 Some(item)
             }
             Change::Delete => None,
+            Change::Keep => return Ok(old),
         };
         self.charge_collection(shape, &mut writer, old.as_ref(), new.as_ref())?;
         let bytes: Value = new
@@ -811,9 +812,6 @@ impl Table {
     /// [`TableStore::apply_batch`] for this table with `shape`. Batches larger than a log frame
     /// are split into several log batches (each atomic).
     pub(crate) fn apply_many(&self, shape: &Shape, changes: Vec<(Vec<u8>, Change)>) -> Result<()> {
-        if changes.is_empty() {
-            return Ok(());
-        }
         let mut writer = lock(&self.writer);
         let trees = self.trees_snapshot();
         let mut prepared = Vec::with_capacity(changes.len());
@@ -830,12 +828,16 @@ impl Table {
                     Some(item)
                 }
                 Change::Delete => None,
+                Change::Keep => continue,
             };
             let old = trees.table.get(&key)?;
             let old = old.map(|bytes| decode_item(&bytes)).transpose()?;
             prepared.push((key, old, new));
         }
         drop(trees);
+        if prepared.is_empty() {
+            return Ok(());
+        }
         if shape.lsis().next().is_some() {
             let saved = writer.collections.clone();
             for (_, old, new) in &prepared {

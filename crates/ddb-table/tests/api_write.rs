@@ -239,7 +239,23 @@ fn conditions_guard_every_write() {
         get(&t, json!({"pk": {"S": "a"}}))["Item"],
         json!({"pk": {"S": "a"}, "v": {"N": "1"}})
     );
-    // ReturnValuesOnConditionCheckFailure is checked and accepted.
+    // ReturnValuesOnConditionCheckFailure = ALL_OLD: the error carries the item it was checked
+    // against; without it, no item.
+    let mut asking = failed.clone();
+    asking["ReturnValuesOnConditionCheckFailure"] = json!("ALL_OLD");
+    let error = ddb_table::api::data::dispatch(&t, "DeleteItem", &asking)
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(error.name(), "ConditionalCheckFailedException");
+    assert_eq!(
+        error.item().map(|i| i.to_canonical_json()),
+        Some(r#"{"pk":{"S":"a"},"v":{"N":"1"}}"#.to_owned())
+    );
+    let error = ddb_table::api::data::dispatch(&t, "DeleteItem", &failed)
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(error.item(), None);
+    // The member's values are checked.
     assert_validation(
         &t,
         "DeleteItem",

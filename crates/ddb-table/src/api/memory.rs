@@ -137,6 +137,7 @@ impl MemoryTable {
         let old = match change {
             Change::Put(item) => data.items.insert(key.to_vec(), item),
             Change::Delete => data.items.remove(key),
+            Change::Keep => return data.items.get(key).cloned(),
         };
         let new = data.items.get(key);
         for index in &self.schema.indexes {

@@ -7,8 +7,8 @@
 //! [`TableStore::apply`](crate::store::TableStore::apply), so the check and the write are one
 //! atomic step.
 //!
-//! `ReturnValuesOnConditionCheckFailure = ALL_OLD` is accepted, but the item cannot travel
-//! with the error: [`DdbError`] carries a kind and a message only.
+//! With `ReturnValuesOnConditionCheckFailure = ALL_OLD`, a `ConditionalCheckFailedException`
+//! carries the item it was checked against ([`DdbError::item`]; none if there was no item).
 
 use ddb_model::expr::{ConditionExpression, ExpressionKind, UpdateExpression, Usage};
 use ddb_model::{DdbError, ITEM_SIZE_BYTES_MAX, Item, Result};
@@ -25,6 +25,8 @@ const RETURN_VALUES: [&str; 5] = ["ALL_NEW", "UPDATED_OLD", "ALL_OLD", "NONE", "
 struct WriteMembers<'a> {
     table: &'a str,
     return_values: &'a str,
+    /// `ReturnValuesOnConditionCheckFailure = ALL_OLD`.
+    old_on_failure: bool,
     target: Item,
 }
 
@@ -41,7 +43,7 @@ fn write_members<'a>(
         &RETURN_VALUES,
         &mut violations,
     )?;
-    request.enumeration(
+    let on_failure = request.enumeration(
         "ReturnValuesOnConditionCheckFailure",
         "returnValuesOnConditionCheckFailure",
         &["ALL_OLD", "NONE"],
@@ -59,6 +61,7 @@ fn write_members<'a>(
         (Some(table), Some(target)) => Ok(WriteMembers {
             table,
             return_values: return_values.unwrap_or("NONE"),
+            old_on_failure: on_failure == Some("ALL_OLD"),
             target,
         }),
         // Unreachable: a missing member was reported above.
@@ -97,8 +100,22 @@ fn parse_condition(
         .transpose()
 }
 
-fn check(condition: Option<&ConditionExpression>, item: Option<&Item>) -> Result<()> {
-    condition.map_or(Ok(()), |c| c.check(item))
+/// The write's condition against the current item; a failure carries the item if the request
+/// asked for it.
+fn check(
+    condition: Option<&ConditionExpression>,
+    item: Option<&Item>,
+    old_on_failure: bool,
+) -> Result<()> {
+    condition.map_or(Ok(()), |c| {
+        c.check(item).map_err(|e| {
+            if old_on_failure {
+                e.with_item(item.cloned())
+            } else {
+                e
+            }
+        })
+    })
 }
 
 pub(crate) fn put_item(tables: &dyn Tables, body: &Value) -> Result<Value> {
@@ -126,7 +143,7 @@ pub(crate) fn put_item(tables: &dyn Tables, body: &Value) -> Result<Value> {
     table.schema().validate_item(&item)?;
     let key = table.schema().table_key(&item)?;
     let old = table.apply(&key, &mut |old| {
-        check(condition.as_ref(), old)?;
+        check(condition.as_ref(), old, members.old_on_failure)?;
         Ok(Change::Put(item.clone()))
     })?;
     let returned = (members.return_values == "ALL_OLD")
@@ -154,7 +171,7 @@ pub(crate) fn delete_item(tables: &dyn Tables, body: &Value) -> Result<Value> {
     table.schema().validate_key(&members.target)?;
     let key = table.schema().table_key(&members.target)?;
     let old = table.apply(&key, &mut |old| {
-        check(condition.as_ref(), old)?;
+        check(condition.as_ref(), old, members.old_on_failure)?;
         Ok(Change::Delete)
     })?;
     let returned = (members.return_values == "ALL_OLD")
@@ -192,16 +209,16 @@ pub(crate) fn update_item(tables: &dyn Tables, body: &Value) -> Result<Value> {
     let mut new_item: Option<Item> = None;
     let old = table.apply(&key, &mut |old| {
         new_item = None;
-        check(condition.as_ref(), old)?;
+        check(condition.as_ref(), old, members.old_on_failure)?;
         let mut updated = match &update {
             Some(update) => update.apply(old)?,
             None => old.cloned().unwrap_or_default(),
         };
         // DynamoDB does not create an item for an update that leaves it empty (a REMOVE of
         // attributes that never existed): Alternator's test_update_item_returnvalues_all_new,
-        // run against DynamoDB. Deleting an absent item changes nothing.
+        // run against DynamoDB. Nothing is written.
         if old.is_none() && updated.is_empty() && update.is_some() {
-            return Ok(Change::Delete);
+            return Ok(Change::Keep);
         }
         for (name, value) in key_item.iter() {
             updated.insert(name.clone(), value.clone());
