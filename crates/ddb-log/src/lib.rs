@@ -24,4 +24,4 @@ pub mod writer;
 pub use error::{LogError, Result};
 pub use format::{Mutation, MutationKind, Record, RecordType};
 pub use reader::{LogIter, LogReader};
-pub use writer::{Clock, Committed, Durability, Log, LogOptions, SystemClock};
+pub use writer::{Clock, Committed, Durability, Log, LogOptions, SystemClock, Ticket};

@@ -84,6 +84,21 @@ impl LogOptions {
     }
 }
 
+/// A submitted batch: its LSNs, and its commit time once written.
+#[derive(Debug, Clone)]
+pub struct Ticket {
+    pub first_lsn: u64,
+    pub last_lsn: u64,
+    timestamp_us: Arc<AtomicU64>,
+}
+
+impl Ticket {
+    /// The batch's commit timestamp; 0 until its frame is written.
+    pub fn timestamp_us(&self) -> u64 {
+        self.timestamp_us.load(Ordering::Acquire)
+    }
+}
+
 /// What an acknowledged append got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Committed {
@@ -233,9 +248,17 @@ impl Log {
     /// Appends one batch of mutations atomically and returns once it is acknowledged (see
     /// [`Durability`]). Concurrent callers share frames and fsyncs.
     pub fn append(&self, batch: Vec<Mutation>) -> Result<Committed> {
+        let ticket = self.submit(batch)?;
+        self.wait(&ticket)
+    }
+
+    /// Queues one batch and gives it its LSNs, without waiting: batches are written in the
+    /// order they were submitted, and [`Log::wait`] returns once the batch is acknowledged. A
+    /// caller that holds a lock while submitting and releases it before waiting lets other
+    /// writers' batches share its frame and fsync while keeping LSN order = submission order.
+    pub fn submit(&self, batch: Vec<Mutation>) -> Result<Ticket> {
         let frame_bytes = check_batch(&batch)?;
-        let shared = &self.shared;
-        let mut state = shared.lock();
+        let mut state = self.shared.lock();
         if let Some(why) = &state.poisoned {
             return Err(LogError::Poisoned(why.clone()));
         }
@@ -249,12 +272,24 @@ impl Log {
             frame_bytes,
             timestamp_us: Arc::clone(&timestamp_us),
         });
+        Ok(Ticket {
+            first_lsn,
+            last_lsn,
+            timestamp_us,
+        })
+    }
+
+    /// Waits until the batch of `ticket` is acknowledged (leading a group commit if no one
+    /// else is); an error if the log failed before it was.
+    pub fn wait(&self, ticket: &Ticket) -> Result<Committed> {
+        let shared = &self.shared;
+        let mut state = shared.lock();
         loop {
-            if state.acked_lsn >= last_lsn {
+            if state.acked_lsn >= ticket.last_lsn {
                 return Ok(Committed {
-                    first_lsn,
-                    last_lsn,
-                    timestamp_us: timestamp_us.load(Ordering::Acquire),
+                    first_lsn: ticket.first_lsn,
+                    last_lsn: ticket.last_lsn,
+                    timestamp_us: ticket.timestamp_us.load(Ordering::Acquire),
                 });
             }
             if let Some(why) = &state.poisoned {

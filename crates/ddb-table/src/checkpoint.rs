@@ -81,8 +81,11 @@ impl Table {
     /// being backfilled) at its cut.
     fn checkpoint_locked(&self, register: Option<&str>) -> Result<CheckpointReport> {
         // 1. Freeze at the cut.
-        let writer = lock(&self.writer);
-        let cut = self.log.last_lsn();
+        let mut writer = lock(&self.writer);
+        // The cut: the last installed change. Everything up to it is durable and in the deltas;
+        // changes still waiting for their fsync land in the new active delta.
+        self.install_acknowledged(&mut writer);
+        let cut = writer.installed_lsn;
         let current = lock(&self.current).clone();
         let shape = self.shape();
         let changed = cut > current.lsn;

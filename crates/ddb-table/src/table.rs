@@ -162,6 +162,25 @@ pub(crate) struct WriterState {
     /// Item collection sizes (table items + LSI entries) of the partitions written since open,
     /// for tables with LSIs; computed by a range read on first touch.
     pub collections: HashMap<Vec<u8>, u64>,
+    /// Changes submitted to the log and not yet installed, in LSN order. They are installed
+    /// (memtable, LSIs, GSI queue) once the log acknowledged them, so readers never see them
+    /// before; writers do, through `overlay`.
+    pub pending: VecDeque<PendingChange>,
+    /// The newest pending change of each key: what the next write of that key starts from.
+    pub overlay: HashMap<Vec<u8>, (u64, Option<Arc<Item>>)>,
+    /// Every change up to this LSN is installed.
+    pub installed_lsn: u64,
+}
+
+/// A change submitted to the log, waiting for its acknowledgement to be installed.
+#[derive(Debug)]
+pub(crate) struct PendingChange {
+    pub lsn: u64,
+    pub ticket: ddb_log::Ticket,
+    pub key: Vec<u8>,
+    pub old: Option<Arc<Item>>,
+    pub new: Option<Arc<Item>>,
+    pub bytes: Value,
 }
 
 /// A change for the GSI applier.
@@ -422,6 +441,9 @@ impl Table {
                 stats: current.stats,
                 index_stats,
                 collections: HashMap::new(),
+                pending: VecDeque::new(),
+                overlay: HashMap::new(),
+                installed_lsn: current.lsn,
             }),
             gsi: Mutex::new(GsiState {
                 applied_lsn: current.lsn,
@@ -483,6 +505,7 @@ impl Table {
                 self.apply_gsi_work(&shape, &work);
             }
         }
+        writer.installed_lsn = last;
         let mut gsi = lock(&self.gsi);
         gsi.applied_lsn = last;
         Ok(())
@@ -754,6 +777,103 @@ impl Table {
         }
     }
 
+    /// The current item of `key` as the next write sees it: the newest pending change, else the
+    /// installed state.
+    fn current_for_write(&self, writer: &WriterState, key: &[u8]) -> Result<Option<Arc<Item>>> {
+        if let Some((_, item)) = writer.overlay.get(key) {
+            return Ok(item.clone());
+        }
+        let bytes = self.trees_snapshot().table.get(key)?;
+        Ok(bytes.map(|b| decode_item(&b)).transpose()?.map(Arc::new))
+    }
+
+    /// Submits `changes` (in order) to the log as one batch and records them as pending.
+    fn submit(
+        &self,
+        writer: &mut WriterState,
+        changes: Vec<(Vec<u8>, Option<Arc<Item>>, Option<Arc<Item>>)>,
+    ) -> Result<ddb_log::Ticket> {
+        let mut mutations = Vec::with_capacity(changes.len());
+        let mut values = Vec::with_capacity(changes.len());
+        for (key, _, new) in &changes {
+            let value: Value = new
+                .as_ref()
+                .map(|item| Arc::from(item.to_canonical_json().into_bytes()));
+            mutations.push(Mutation {
+                kind: match &value {
+                    Some(v) => MutationKind::Put(v.to_vec()),
+                    None => MutationKind::Delete,
+                },
+                key: key.clone(),
+            });
+            values.push(value);
+        }
+        let ticket = self.log.submit(mutations)?;
+        for (offset, ((key, old, new), bytes)) in changes.into_iter().zip(values).enumerate() {
+            let lsn = ticket.first_lsn + offset as u64;
+            writer.overlay.insert(key.clone(), (lsn, new.clone()));
+            writer.pending.push_back(PendingChange {
+                lsn,
+                ticket: ticket.clone(),
+                key,
+                old,
+                new,
+                bytes,
+            });
+        }
+        Ok(ticket)
+    }
+
+    /// Installs, in LSN order, every pending change the log has acknowledged.
+    pub(crate) fn install_acknowledged(&self, writer: &mut WriterState) {
+        let acked = self.log.last_lsn();
+        let shape = self.shape();
+        let mut work = Vec::new();
+        while writer.pending.front().is_some_and(|p| p.lsn <= acked) {
+            let Some(change) = writer.pending.pop_front() else {
+                break;
+            };
+            if writer
+                .overlay
+                .get(&change.key)
+                .is_some_and(|(lsn, _)| *lsn == change.lsn)
+            {
+                writer.overlay.remove(&change.key);
+            }
+            let timestamp_us = change.ticket.timestamp_us();
+            if let Some(w) = self.install(
+                &shape,
+                writer,
+                change.key,
+                change.old,
+                change.new,
+                change.bytes,
+                change.lsn,
+                timestamp_us,
+            ) {
+                work.push(w);
+            }
+            writer.installed_lsn = change.lsn;
+        }
+        self.queue_gsi(work);
+    }
+
+    /// Waits for `ticket`, then installs what the log acknowledged. On a log failure the
+    /// pending changes are never installed (the log refuses every later write too).
+    fn wait_and_install(&self, ticket: &ddb_log::Ticket) -> Result<()> {
+        let waited = self.log.wait(ticket);
+        let mut writer = lock(&self.writer);
+        if waited.is_err() {
+            // Sizes were charged for writes that may not have happened: recompute on next touch.
+            writer.collections.clear();
+        }
+        self.install_acknowledged(&mut writer);
+        drop(writer);
+        waited?;
+        self.maybe_request_checkpoint();
+        Ok(())
+    }
+
     /// [`TableStore::apply`] for this table with `shape`.
     pub(crate) fn apply_one(
         &self,
@@ -762,58 +882,34 @@ impl Table {
         decide: &mut dyn FnMut(Option<&Item>) -> ddb_model::Result<Change>,
     ) -> Result<Option<Item>> {
         let mut writer = lock(&self.writer);
-        let old = self.trees_snapshot().table.get(key)?;
-        let old = old.map(|bytes| decode_item(&bytes)).transpose()?;
-        let change = decide(old.as_ref())?;
+        let old = self.current_for_write(&writer, key)?;
+        let change = decide(old.as_deref())?;
         let new = match change {
             Change::Put(item) => {
                 self.check_put(shape, key, &item)?;
                 Some(item)
             }
             Change::Delete => None,
-            Change::Keep => return Ok(old),
+            Change::Keep => return Ok(old.as_deref().cloned()),
         };
-        self.charge_collection(shape, &mut writer, old.as_ref(), new.as_ref())?;
-        let bytes: Value = new
-            .as_ref()
-            .map(|item| Arc::from(item.to_canonical_json().into_bytes()));
-        let kind = match &bytes {
-            Some(b) => MutationKind::Put(b.to_vec()),
-            None => MutationKind::Delete,
-        };
-        let committed = match self.log.append(vec![Mutation {
-            kind,
-            key: key.to_vec(),
-        }]) {
-            Ok(c) => c,
+        self.charge_collection(shape, &mut writer, old.as_deref(), new.as_ref())?;
+        let returned = old.as_deref().cloned();
+        let ticket = match self.submit(&mut writer, vec![(key.to_vec(), old, new.map(Arc::new))]) {
+            Ok(t) => t,
             Err(e) => {
-                // The charge was for a write that did not happen: recompute on next touch.
                 writer.collections.clear();
-                return Err(e.into());
+                return Err(e);
             }
         };
-        let old_arc = old.clone().map(Arc::new);
-        let work = self.install(
-            shape,
-            &mut writer,
-            key.to_vec(),
-            old_arc,
-            new.map(Arc::new),
-            bytes,
-            committed.last_lsn,
-            committed.timestamp_us,
-        );
-        self.queue_gsi(work.into_iter().collect());
         drop(writer);
-        self.maybe_request_checkpoint();
-        Ok(old)
+        self.wait_and_install(&ticket)?;
+        Ok(returned)
     }
 
     /// [`TableStore::apply_batch`] for this table with `shape`. Batches larger than a log frame
     /// are split into several log batches (each atomic).
     pub(crate) fn apply_many(&self, shape: &Shape, changes: Vec<(Vec<u8>, Change)>) -> Result<()> {
         let mut writer = lock(&self.writer);
-        let trees = self.trees_snapshot();
         let mut prepared = Vec::with_capacity(changes.len());
         let mut seen = BTreeSet::new();
         for (key, change) in changes {
@@ -825,16 +921,14 @@ impl Table {
             let new = match change {
                 Change::Put(item) => {
                     self.check_put(shape, &key, &item)?;
-                    Some(item)
+                    Some(Arc::new(item))
                 }
                 Change::Delete => None,
                 Change::Keep => continue,
             };
-            let old = trees.table.get(&key)?;
-            let old = old.map(|bytes| decode_item(&bytes)).transpose()?;
+            let old = self.current_for_write(&writer, &key)?;
             prepared.push((key, old, new));
         }
-        drop(trees);
         if prepared.is_empty() {
             return Ok(());
         }
@@ -842,7 +936,7 @@ impl Table {
             let saved = writer.collections.clone();
             for (_, old, new) in &prepared {
                 if let Err(e) =
-                    self.charge_collection(shape, &mut writer, old.as_ref(), new.as_ref())
+                    self.charge_collection(shape, &mut writer, old.as_deref(), new.as_deref())
                 {
                     writer.collections = saved;
                     return Err(e);
@@ -851,63 +945,40 @@ impl Table {
         }
         // Log batches of at most ~32 MiB (the frame limit is 64 MiB).
         const BATCH_BYTES: usize = 32 << 20;
-        let mut start = 0;
-        while start < prepared.len() {
-            let mut end = start;
+        let mut last_ticket = None;
+        let mut failed = None;
+        let mut rest = prepared.into_iter().peekable();
+        while rest.peek().is_some() {
             let mut bytes = 0;
-            let mut mutations = Vec::new();
-            let mut values: Vec<Value> = Vec::new();
-            while let Some((key, _, new)) = prepared.get(end) {
-                let value: Value = new
-                    .as_ref()
-                    .map(|item| Arc::from(item.to_canonical_json().into_bytes()));
-                let size = key.len() + value.as_ref().map_or(0, |v| v.len()) + 64;
-                if end > start && bytes + size > BATCH_BYTES {
+            let mut batch = Vec::new();
+            while let Some((key, _, new)) = rest.peek() {
+                let size = key.len() + new.as_ref().map_or(0, |n| n.size_bytes()) + 64;
+                if !batch.is_empty() && bytes + size > BATCH_BYTES {
                     break;
                 }
                 bytes += size;
-                mutations.push(Mutation {
-                    kind: match &value {
-                        Some(v) => MutationKind::Put(v.to_vec()),
-                        None => MutationKind::Delete,
-                    },
-                    key: key.clone(),
-                });
-                values.push(value);
-                end += 1;
+                if let Some(next) = rest.next() {
+                    batch.push(next);
+                }
             }
-            let committed = match self.log.append(mutations) {
-                Ok(c) => c,
+            match self.submit(&mut writer, batch) {
+                Ok(ticket) => last_ticket = Some(ticket),
                 Err(e) => {
                     writer.collections.clear();
-                    return Err(e.into());
-                }
-            };
-            let mut work = Vec::new();
-            for (offset, value) in values.into_iter().enumerate() {
-                let Some((key, old, new)) = prepared.get_mut(start + offset) else {
+                    failed = Some(e);
                     break;
-                };
-                let lsn = committed.first_lsn + offset as u64;
-                if let Some(w) = self.install(
-                    shape,
-                    &mut writer,
-                    std::mem::take(key),
-                    old.take().map(Arc::new),
-                    new.take().map(Arc::new),
-                    value,
-                    lsn,
-                    committed.timestamp_us,
-                ) {
-                    work.push(w);
                 }
             }
-            self.queue_gsi(work);
-            start = end;
         }
         drop(writer);
-        self.maybe_request_checkpoint();
-        Ok(())
+        // What was submitted is written whatever happens to the rest: install it.
+        if let Some(ticket) = &last_ticket {
+            self.wait_and_install(ticket)?;
+        }
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
     // -----------------------------------------------------------------------------------------

@@ -607,3 +607,61 @@ fn a_read_only_open_needs_no_lock_and_describes_the_last_checkpoint() {
         .unwrap_err();
     assert!(err.message().contains("read-only"), "{}", err.message());
 }
+
+#[test]
+fn concurrent_writers_lose_no_update_and_keep_the_lsi_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path(), options()).unwrap();
+    create(&db);
+    const THREADS: u32 = 4;
+    const WRITES: u32 = 150;
+    std::thread::scope(|scope| {
+        for t in 0..THREADS {
+            let db = &db;
+            scope.spawn(move || {
+                for n in 0..WRITES {
+                    // A read-modify-write of one shared item: every increment must survive.
+                    db.call(
+                        "UpdateItem",
+                        &json!({
+                            "TableName": "orders",
+                            "Key": {"pk": {"S": "counter"}, "sk": {"N": "0"}},
+                            "UpdateExpression": "ADD hits :one",
+                            "ExpressionAttributeValues": {":one": {"N": "1"}}
+                        }),
+                    )
+                    .unwrap();
+                    // And an item of its own, moved around the LSI.
+                    db.call(
+                        "PutItem",
+                        &json!({"TableName": "orders", "Item": {
+                            "pk": {"S": format!("t{t}")}, "sk": {"N": (n % 10).to_string()},
+                            "at": {"N": n.to_string()}
+                        }}),
+                    )
+                    .unwrap();
+                }
+            });
+        }
+    });
+    let counter = db
+        .call(
+            "GetItem",
+            &json!({"TableName": "orders", "Key": {"pk": {"S": "counter"}, "sk": {"N": "0"}}}),
+        )
+        .unwrap();
+    assert_eq!(counter["Item"]["hits"]["N"], (THREADS * WRITES).to_string());
+    let mut items: Vec<Item> = Vec::new();
+    for t in 0..THREADS {
+        for sk in 0..10 {
+            // The last write of each key: n = WRITES - 10 + sk.
+            items.push(item(&format!("t{t}"), sk, Some(WRITES - 10 + sk), None));
+        }
+    }
+    let lsi = read_all(&db, Some("by_at"), true);
+    let expected_lsi = expected(&items, "by_at");
+    assert_eq!(lsi, expected_lsi);
+    drop(db);
+    let db = Database::open(dir.path(), options()).unwrap();
+    assert_eq!(read_all(&db, Some("by_at"), true), expected_lsi);
+}
