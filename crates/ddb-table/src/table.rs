@@ -172,6 +172,9 @@ pub(crate) struct WriterState {
     pub installed_lsn: u64,
 }
 
+/// A change of one key: the key, the item before and the item after (`None`: absent).
+pub(crate) type KeyChange = (Vec<u8>, Option<Arc<Item>>, Option<Arc<Item>>);
+
 /// A change submitted to the log, waiting for its acknowledgement to be installed.
 #[derive(Debug)]
 pub(crate) struct PendingChange {
@@ -791,7 +794,7 @@ impl Table {
     fn submit(
         &self,
         writer: &mut WriterState,
-        changes: Vec<(Vec<u8>, Option<Arc<Item>>, Option<Arc<Item>>)>,
+        changes: Vec<KeyChange>,
     ) -> Result<ddb_log::Ticket> {
         let mut mutations = Vec::with_capacity(changes.len());
         let mut values = Vec::with_capacity(changes.len());
