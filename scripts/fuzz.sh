@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../fuzz"
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(item_json input_document key number create_table log_segment snapshot spill_run)
+[ ${#targets[@]} -gt 0 ] || targets=(item_json input_document key number create_table log_segment snapshot spill_run state_file)
 command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
 export RUSTC_BOOTSTRAP=1
 
@@ -37,6 +37,8 @@ for f in sorted((root / 'log' / 'vectors').glob('*.log')):
     seed('log_segment', f.stem, f.read_bytes())
 for f in sorted((root / 'snapshot' / 'vectors').glob('*.snap')):
     seed('snapshot', f.stem, f.read_bytes())
+for f in sorted((root / 'database' / 'vectors').glob('*.state')):
+    seed('state_file', f.stem, f.read_bytes())
 for d in sorted((root / 'snapshot' / 'vectors').glob('manifest-*')):
     seed('snapshot', d.name, (d / 'snapshot.manifest').read_bytes())
     for f in sorted(d.glob('*.snap')):

@@ -23,6 +23,13 @@ pub enum Error {
     /// A catalog or table state file that does not load.
     #[error("{path}: {message}")]
     Corrupt { path: PathBuf, message: String },
+    /// A state file (catalog, `CURRENT`) that does not check out.
+    #[error("{path}: byte {offset}: expected {expected}")]
+    CorruptState {
+        path: PathBuf,
+        offset: u64,
+        expected: String,
+    },
     /// The database is open read-only, closed, or failed earlier.
     #[error("{0}")]
     Unavailable(String),

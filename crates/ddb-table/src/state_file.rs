@@ -27,37 +27,52 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Decodes a state file read from `path`.
+/// Decodes a state file read from `path`. Damage is [`Error::CorruptState`] naming the byte
+/// offset: 0 for a file too short or whose checksum does not match its document (the checksum
+/// covers bytes `0..n`), the start of the checksum line for a malformed line.
 pub fn decode<T: DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<T> {
-    let corrupt = |message: String| Error::Corrupt {
+    let corrupt = |offset: usize, expected: String| Error::CorruptState {
         path: path.to_owned(),
-        message,
+        offset: offset as u64,
+        expected,
     };
     let trailer = CHECKSUM_PREFIX.len() + 17;
     let split = bytes.len().checked_sub(trailer).ok_or_else(|| {
-        corrupt(format!(
-            "{} bytes: too short for a state file (a JSON document and a checksum line)",
-            bytes.len()
-        ))
+        corrupt(
+            0,
+            format!(
+                "a JSON document and a checksum line (at least {trailer} bytes), not {} bytes",
+                bytes.len()
+            ),
+        )
     })?;
     let (body, line) = bytes.split_at(split);
     let digits = line
         .strip_prefix(CHECKSUM_PREFIX)
         .and_then(|rest| rest.strip_suffix(b"\n"))
+        .filter(|hex| {
+            hex.iter()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+        })
         .and_then(|hex| std::str::from_utf8(hex).ok())
         .and_then(|hex| u64::from_str_radix(hex, 16).ok())
         .ok_or_else(|| {
-            corrupt(format!(
-                "offset {split}: expected the checksum line `#xxh3-64:<16 hex digits>`"
-            ))
+            corrupt(
+                split,
+                "the checksum line `#xxh3-64:<16 lowercase hex digits>\\n`".to_owned(),
+            )
         })?;
     let actual = xxh3_64(body);
     if actual != digits {
-        return Err(corrupt(format!(
-            "offset 0..{split}: checksum mismatch: the file says {digits:016x}, its bytes hash to {actual:016x}"
-        )));
+        return Err(corrupt(
+            0,
+            format!(
+                "bytes 0..{split} to hash to {digits:016x} as the checksum line says, not {actual:016x}"
+            ),
+        ));
     }
-    serde_json::from_slice(body).map_err(|e| corrupt(format!("offset 0: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| corrupt(0, format!("a JSON document of the expected shape ({e})")))
 }
 
 /// Reads and decodes `dir/name`; `None` if the file does not exist.

@@ -791,11 +791,7 @@ impl Table {
     }
 
     /// Submits `changes` (in order) to the log as one batch and records them as pending.
-    fn submit(
-        &self,
-        writer: &mut WriterState,
-        changes: Vec<KeyChange>,
-    ) -> Result<ddb_log::Ticket> {
+    fn submit(&self, writer: &mut WriterState, changes: Vec<KeyChange>) -> Result<ddb_log::Ticket> {
         let mut mutations = Vec::with_capacity(changes.len());
         let mut values = Vec::with_capacity(changes.len());
         for (key, _, new) in &changes {
