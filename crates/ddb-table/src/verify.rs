@@ -12,6 +12,16 @@ use crate::files;
 use crate::state_file;
 use crate::table::{CURRENT_FORMAT, Current};
 
+/// An engine error as a finding's message: without the path the finding already names.
+fn message_of(e: &crate::Error) -> String {
+    match e {
+        crate::Error::CorruptState {
+            offset, expected, ..
+        } => format!("byte {offset}: expected {expected}"),
+        other => other.to_string(),
+    }
+}
+
 /// One problem: where and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
@@ -93,7 +103,7 @@ pub fn verify_database(io: Arc<dyn Io>, root: &Path, deep: bool) -> DatabaseRepo
         Err(e) => {
             report.findings.push(Finding {
                 path: catalog_path,
-                message: e.to_string(),
+                message: message_of(&e),
                 recoverable: false,
             });
             return report;
@@ -146,7 +156,7 @@ fn verify_table(
             ..Current::default()
         },
         Err(e) => {
-            find(dir.join(files::CURRENT_FILE), e.to_string());
+            find(dir.join(files::CURRENT_FILE), message_of(&e));
             return;
         }
     };
