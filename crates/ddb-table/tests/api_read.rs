@@ -570,3 +570,33 @@ fn scan_pages_segments_and_indexes() {
          to satisfy constraint: Member must have value greater than or equal to 1",
     );
 }
+
+#[test]
+fn the_query_errors_the_issue_names_have_dynamodbs_messages() {
+    let t = music();
+    assert_validation(
+        &t,
+        "Query",
+        query_a(json!({"IndexName": "NoSuchIndex"})),
+        "The table does not have the specified index: NoSuchIndex",
+    );
+    let between = json!({"TableName": "Music", "KeyConditionExpression": "pk = :p AND sk BETWEEN :lo AND :hi",
+                         "ExpressionAttributeValues": {":p": {"S": "a"}, ":lo": {"N": "5"}, ":hi": {"N": "3"}}});
+    assert_validation(
+        &t,
+        "Query",
+        between,
+        "Invalid KeyConditionExpression: The BETWEEN operator requires upper bound to be greater \
+         than or equal to lower bound; lower bound operand: AttributeValue: {N:5}, upper bound \
+         operand: AttributeValue: {N:3}",
+    );
+    let begins = json!({"TableName": "Music", "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
+                        "ExpressionAttributeValues": {":p": {"S": "a"}, ":s": {"N": "1"}}});
+    assert_validation(
+        &t,
+        "Query",
+        begins,
+        "Invalid KeyConditionExpression: Incorrect operand type for operator or function; \
+         operator or function: begins_with, operand type: N",
+    );
+}
