@@ -170,7 +170,10 @@ impl Generator {
         if !removes.is_empty() {
             expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
         }
-        let row = model.items.entry(key.clone()).or_insert_with(|| key_row(&key));
+        let row = model
+            .items
+            .entry(key.clone())
+            .or_insert_with(|| key_row(&key));
         for (attr, value) in set {
             row.insert(attr.to_owned(), value);
         }
@@ -206,10 +209,7 @@ impl Generator {
                 model.items.insert(key, row);
             }
         }
-        Op::Call(
-            "BatchWriteItem",
-            json!({"RequestItems": {TABLE: requests}}),
-        )
+        Op::Call("BatchWriteItem", json!({"RequestItems": {TABLE: requests}}))
     }
 
     fn write(&mut self, model: &mut Model) -> Op {
@@ -241,7 +241,12 @@ impl Generator {
     }
 
     /// Writes only.
-    pub fn extend_writes(&mut self, model: &mut Model, writes: usize, steps: &mut Vec<(Op, Model)>) {
+    pub fn extend_writes(
+        &mut self,
+        model: &mut Model,
+        writes: usize,
+        steps: &mut Vec<(Op, Model)>,
+    ) {
         for _ in 0..writes {
             let op = self.write(model);
             steps.push((op, model.clone()));
