@@ -47,7 +47,10 @@ use model::{
 };
 use workload::{Generator, Op, Rng, Shape};
 
-const MODES: [(&str, fn() -> CrashOptions); 3] = [
+/// A crash mode: its name in `DDB_CRASH_MODE` and its options.
+type Mode = (&'static str, fn() -> CrashOptions);
+
+const MODES: [Mode; 3] = [
     ("clean", CrashOptions::clean),
     ("torn", CrashOptions::torn),
     ("dirops", CrashOptions::torn_with_dir_ops),
@@ -331,6 +334,32 @@ fn check(db: &Database, candidates: &[&Model], ctx: &str) -> Model {
     model
 }
 
+/// Where the power is cut.
+#[derive(Debug, Clone, Copy)]
+struct Point {
+    /// After this many disk operations of the workload.
+    n: u64,
+    /// Index into [`MODES`].
+    mode: usize,
+    /// Again after this many disk operations of the recovery, if set.
+    second_cut: Option<u64>,
+}
+
+impl Point {
+    fn context(&self, seed: u64) -> String {
+        let name = MODES[self.mode].0;
+        let second = self
+            .second_cut
+            .map(|m| format!(" DDB_CRASH_RECOVERY_POINT={m}"))
+            .unwrap_or_default();
+        format!(
+            "crash point {} ({name} crash, then {:?} during recovery) — replay: \
+             DDB_SIM_SEED={seed} DDB_CRASH_POINT={} DDB_CRASH_MODE={name}{second}",
+            self.n, self.second_cut, self.n
+        )
+    }
+}
+
 /// What one crash point exercised.
 #[derive(Debug, Default)]
 struct Coverage {
@@ -341,18 +370,18 @@ struct Coverage {
     lost: u64,
     /// Crash points where an interrupted backfill was resumed on reopen.
     backfill_resumed: u64,
+    /// Crash points where the power was cut a second time, during recovery.
+    recovery_cut: u64,
 }
 
 /// One crash point of one case.
-fn crash_point(
-    dir: &Path,
-    seed: u64,
-    shape: Shape,
-    n: u64,
-    mode: usize,
-    ctx: &str,
-    coverage: &mut Coverage,
-) {
+fn crash_point(dir: &Path, seed: u64, shape: Shape, point: Point, coverage: &mut Coverage) {
+    let Point {
+        n,
+        mode,
+        second_cut,
+    } = point;
+    let ctx = &point.context(seed);
     let workload = Generator::new(seed).generate(shape);
     let (_, crash) = MODES[mode];
     let sim = SimIo::new(seed ^ n.rotate_left(24) ^ (mode as u64) << 60);
@@ -365,9 +394,34 @@ fn crash_point(
     drop(ran.db);
     sim.clear_faults();
 
-    let db = open(dir, &sim).unwrap_or_else(|e| panic!("{ctx}: reopen after the crash: {e}"));
     let mut candidates = vec![&ran.acked];
     candidates.extend(ran.in_flight.as_ref());
+    if let Some(m) = second_cut {
+        // Cut the power again during recovery: the reopen, its cleanup, GSI catch-up and a
+        // resumed backfill or requested checkpoint. None of it changes what the table holds.
+        let crashes = sim.crashes();
+        sim.cut_power_after_ops(m, crash());
+        let recovering = open(dir, &sim);
+        let result = match &recovering {
+            Ok(db) => match db.engine_table(TABLE) {
+                Ok(table) => table.run_pending_work().map_err(|e| e.to_string()),
+                Err(_) => Ok(()),
+            },
+            Err(e) => Err(e.to_string()),
+        };
+        let cut = sim.crashes() > crashes;
+        if let Err(e) = result {
+            assert!(cut, "{ctx}: recovery failed without a crash: {e}");
+        }
+        if cut {
+            coverage.recovery_cut += 1;
+        } else {
+            sim.crash(crash());
+        }
+        drop(recovering);
+        sim.clear_faults();
+    }
+    let db = open(dir, &sim).unwrap_or_else(|e| panic!("{ctx}: reopen after the crash: {e}"));
     if let Ok(table) = db.engine_table(TABLE)
         && table.shape().backfilling.contains(GSI_BY_H.name)
     {
@@ -479,6 +533,7 @@ fn reopen_after_a_power_cut_yields_the_acknowledged_state_and_consistent_indexes
     });
     // The lock is a real `flock` whose pid write is fsynced: on tmpfs that costs nothing.
     let shm = Path::new("/dev/shm");
+    let only_second = env_u64("DDB_CRASH_RECOVERY_POINT");
     let dir = if shm.is_dir() {
         tempfile::tempdir_in(shm)
     } else {
@@ -492,8 +547,12 @@ fn reopen_after_a_power_cut_yields_the_acknowledged_state_and_consistent_indexes
         let shape = shape_of(seed);
         let total = measure(dir.path(), seed, shape);
         let mut rng = Rng(seed);
-        let chosen: Vec<(u64, usize)> = match only_point {
-            Some(n) => vec![(n, only_mode.unwrap_or(0))],
+        let chosen: Vec<Point> = match only_point {
+            Some(n) => vec![Point {
+                n,
+                mode: only_mode.unwrap_or(0),
+                second_cut: only_second,
+            }],
             None => (0..points_per_case)
                 .map(|j| {
                     // Stratified over the whole workload, plus one point past its end.
@@ -504,27 +563,57 @@ fn reopen_after_a_power_cut_yields_the_acknowledged_state_and_consistent_indexes
                     } else {
                         low + rng.below(width)
                     };
-                    (n, only_mode.unwrap_or((j % 3) as usize))
+                    // Every other point also cuts the power during recovery. A plain recovery
+                    // takes a few dozen disk operations; one that resumes a backfill, over a
+                    // hundred.
+                    let second_cut = (j % 2 == 1).then(|| {
+                        let range = if rng.chance(30) { 140 } else { 45 };
+                        rng.below(range)
+                    });
+                    Point {
+                        n,
+                        mode: only_mode.unwrap_or((j % 3) as usize),
+                        second_cut,
+                    }
                 })
                 .collect(),
         };
-        for (n, mode) in chosen {
-            let ctx = format!(
-                "crash point {n} of {total} ({} crash) — replay: DDB_SIM_SEED={seed} \
-                 DDB_CRASH_POINT={n} DDB_CRASH_MODE={}",
-                MODES[mode].0, MODES[mode].0
-            );
+        for point in chosen {
             let outcome = catch_unwind(AssertUnwindSafe(|| {
-                crash_point(dir.path(), seed, shape, n, mode, &ctx, &mut coverage);
+                crash_point(dir.path(), seed, shape, point, &mut coverage);
             }));
             if let Err(panic) = outcome {
-                eprintln!("FAILED at {ctx}");
+                eprintln!(
+                    "FAILED at {} (the workload has {total} disk operations)",
+                    point.context(seed)
+                );
                 resume_unwind(panic);
             }
             points += 1;
         }
     }
     eprintln!("{points} crash points recovered: {coverage:?}");
+    // The sweep must keep reaching every kind of step it is meant to crash.
+    if !replay && only_point.is_none() {
+        for during in [
+            "checkpoint",
+            "run_pending_work",
+            "PutItem",
+            "BatchWriteItem",
+        ] {
+            assert!(
+                coverage.cut_during.get(during).is_some_and(|&n| n > 0),
+                "no crash point during {during}: {coverage:?}"
+            );
+        }
+        assert!(
+            coverage.landed > 0
+                && coverage.lost > 0
+                && coverage.backfill_resumed > 0
+                && coverage.recovery_cut > 0,
+            "{coverage:?}"
+        );
+    }
 }
 
 /// A crash between a state file's temporary and its rename, with the directory change durable,

@@ -146,10 +146,12 @@ impl Generator {
             .get(&key)
             .and_then(|r| r.get("h"))
             .is_some_and(|h| !h.is_n());
-        if self.h_numeric_only && stored_string_h && !set.contains_key("h") {
-            if !remove.contains(&"h") {
-                remove.push("h");
-            }
+        if self.h_numeric_only
+            && stored_string_h
+            && !set.contains_key("h")
+            && !remove.contains(&"h")
+        {
+            remove.push("h");
         }
         let mut names = serde_json::Map::new();
         let mut values = serde_json::Map::new();
