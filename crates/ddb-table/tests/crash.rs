@@ -653,3 +653,51 @@ fn an_interrupted_publication_leaves_no_temporary_behind() {
         "reopen",
     );
 }
+
+/// An I/O error (not a crash) in the middle of a checkpoint or of background work (catch-up,
+/// a backfill, a requested checkpoint) fails that step only: the table stays writable, a later
+/// checkpoint or backfill succeeds, and after a crash the acknowledged state is all there.
+#[test]
+fn an_io_error_in_a_checkpoint_or_a_backfill_fails_only_that_step() {
+    let replay = std::env::var_os("DDB_SIM_SEED").is_some();
+    let base = seed_from_env(0xE10).unwrap();
+    let cases = if replay { 1 } else { 24 };
+    let dir = tempfile::tempdir_in(if Path::new("/dev/shm").is_dir() {
+        "/dev/shm"
+    } else {
+        "/tmp"
+    })
+    .unwrap();
+    let mut failed_steps = 0;
+    for case in 0..cases {
+        let seed = base + case;
+        let workload = Generator::new(seed).generate(shape_of(seed));
+        let mut rng = Rng(seed ^ 0xF00);
+        let sim = SimIo::new(seed);
+        let ctx = format!("seed {seed} (replay: DDB_SIM_SEED={seed})");
+        let db = open(dir.path(), &sim).unwrap();
+        for (i, (op, _)) in workload.steps.iter().enumerate() {
+            let background = matches!(op, Op::Checkpoint | Op::RunPending);
+            if background && rng.chance(40) {
+                sim.fail_after_ops(rng.below(60));
+            }
+            match execute(&db, op) {
+                Ok(()) => {}
+                Err(e) if background => {
+                    failed_steps += 1;
+                    assert!(e.contains("injected"), "{ctx}: step {i}: {e}");
+                }
+                Err(e) => panic!("{ctx}: step {i} {op:?} failed after an I/O error earlier: {e}"),
+            }
+            sim.clear_faults();
+        }
+        let model = &workload.steps.last().unwrap().1;
+        execute(&db, &Op::Checkpoint).unwrap_or_else(|e| panic!("{ctx}: last checkpoint: {e}"));
+        check(&db, &[model], &format!("{ctx}, before the crash"));
+        drop(db);
+        sim.crash(CrashOptions::torn());
+        let db = open(dir.path(), &sim).unwrap_or_else(|e| panic!("{ctx}: reopen: {e}"));
+        check(&db, &[model], &format!("{ctx}, after the crash"));
+    }
+    assert!(replay || failed_steps > 20, "only {failed_steps} steps failed");
+}
