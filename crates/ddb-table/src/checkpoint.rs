@@ -135,6 +135,20 @@ impl Table {
         // 2. The table: previous snapshot ⊕ log.
         let trees = self.trees_snapshot();
         let checkpoint_dir = files::checkpoint_dir(&self.dir, cut);
+        if self.io.exists(&checkpoint_dir)? {
+            // A failed attempt at this cut left it (`cut` is past the published checkpoint, so
+            // nothing references it) — unless that attempt failed inside publishing `CURRENT`
+            // after the rename, when the file may name it: then only a reopen can tell.
+            let published: Option<Current> =
+                state_file::load(&*self.io, &self.dir, files::CURRENT_FILE)?;
+            if published.is_some_and(|c| c.lsn == cut) {
+                return Err(Error::Unavailable(format!(
+                    "an earlier checkpoint at LSN {cut} failed while publishing; reopen the \
+                     table to recover it"
+                )));
+            }
+            files::remove_dir_all(&*self.io, &checkpoint_dir)?;
+        }
         let old_dir = current
             .table_snapshot
             .then(|| files::table_snapshot_dir(&files::checkpoint_dir(&self.dir, current.lsn)));
