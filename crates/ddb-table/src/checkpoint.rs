@@ -109,7 +109,11 @@ impl Table {
             let mut next = (*shape).clone();
             next.gsi_start.insert(name.to_owned(), cut);
             *self.shape.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(next);
-            lock(&self.gsi).violations.insert(name.to_owned(), 0);
+            // A retried backfill starts over: the applier's counts since an earlier
+            // registration describe the tree just replaced.
+            let mut gsi = lock(&self.gsi);
+            gsi.violations.insert(name.to_owned(), 0);
+            gsi.stats.remove(name);
         }
         let wait_for_gsis = changed && !active_gsis.is_empty();
         if wait_for_gsis {

@@ -699,5 +699,8 @@ fn an_io_error_in_a_checkpoint_or_a_backfill_fails_only_that_step() {
         let db = open(dir.path(), &sim).unwrap_or_else(|e| panic!("{ctx}: reopen: {e}"));
         check(&db, &[model], &format!("{ctx}, after the crash"));
     }
-    assert!(replay || failed_steps > 20, "only {failed_steps} steps failed");
+    assert!(
+        replay || failed_steps > 20,
+        "only {failed_steps} steps failed"
+    );
 }
