@@ -112,7 +112,11 @@ impl Table {
             let mut next = (*shape).clone();
             next.gsi_start.insert(name.to_owned(), cut);
             *self.shape.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(next);
-            lock(&self.gsi).violations.insert(name.to_owned(), 0);
+            // A retried backfill starts over: the applier's counts since an earlier
+            // registration describe the tree just replaced.
+            let mut gsi = lock(&self.gsi);
+            gsi.violations.insert(name.to_owned(), 0);
+            gsi.stats.remove(name);
         }
         let wait_for_gsis = changed && !active_gsis.is_empty();
         if wait_for_gsis {
@@ -138,6 +142,20 @@ impl Table {
         // 2. The table: previous snapshot ⊕ log.
         let trees = self.trees_snapshot();
         let checkpoint_dir = files::checkpoint_dir(&self.dir, cut);
+        if self.io.exists(&checkpoint_dir)? {
+            // A failed attempt at this cut left it (`cut` is past the published checkpoint, so
+            // nothing references it) — unless that attempt failed inside publishing `CURRENT`
+            // after the rename, when the file may name it: then only a reopen can tell.
+            let published: Option<Current> =
+                state_file::load(&*self.io, &self.dir, files::CURRENT_FILE)?;
+            if published.is_some_and(|c| c.lsn == cut) {
+                return Err(Error::Unavailable(format!(
+                    "an earlier checkpoint at LSN {cut} failed while publishing; reopen the \
+                     table to recover it"
+                )));
+            }
+            files::remove_dir_all(&*self.io, &checkpoint_dir)?;
+        }
         let old_dir = current
             .table_snapshot
             .then(|| files::table_snapshot_dir(&files::checkpoint_dir(&self.dir, current.lsn)));

@@ -192,6 +192,7 @@ impl Database {
     }
 
     fn recover(&self) -> Result<()> {
+        files::remove_publish_temps(&*self.io, &self.root)?;
         let entries: Vec<TableEntry> = self.catalog.lock().tables.values().cloned().collect();
         for entry in entries {
             let name = entry.definition.table_name.clone();

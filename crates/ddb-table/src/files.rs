@@ -83,6 +83,24 @@ pub fn remove_dir_all(io: &dyn Io, dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Removes the temporaries of state-file publications a crash interrupted (`.<name>.tmp-*`,
+/// see [`ddb_io::publish_atomically`]) from `dir`. A crash after the temporary's directory
+/// entry reached the disk but before the rename leaves one; nothing else ever removes it. Only
+/// the lock holder publishes, so at open none of them is in use.
+pub fn remove_publish_temps(io: &dyn Io, dir: &Path) -> Result<()> {
+    let mut removed = false;
+    for name in io.read_dir(dir)? {
+        if name.to_str().is_some_and(ddb_io::publish::is_publish_temp) {
+            io.remove_file(&dir.join(&name))?;
+            removed = true;
+        }
+    }
+    if removed {
+        io.sync_dir(dir)?;
+    }
+    Ok(())
+}
+
 /// Removes every entry of `dir` (created if missing) but keeps `dir`.
 pub fn empty_dir(io: &dyn Io, dir: &Path) -> Result<()> {
     io.create_dir_all(dir)?;

@@ -363,6 +363,7 @@ impl Table {
             }
         }
         files::empty_dir(&*io, &files::work_dir(dir))?;
+        files::remove_publish_temps(&*io, dir)?;
 
         let mut log_options = LogOptions::new(table_id);
         log_options.durability = config.durability;
