@@ -678,12 +678,32 @@ fn update_creates_a_missing_item_and_put_delete_return_old_values() {
     let mut m = Model::new();
     table(&mut m, "S", json!({}));
     let key = json!({"pk": {"S": "p"}, "sk": {"S": "s"}});
+    // An update that only removes attributes creates no item (ScyllaDB Alternator's
+    // test_update_item_non_existent, run against DynamoDB)...
     let r = ok(
         &mut m,
         "UpdateItem",
         json!({"TableName": "tbl", "Key": key, "UpdateExpression": "REMOVE a", "ReturnValues": "ALL_NEW"}),
     );
-    assert_eq!(r, json!({"Attributes": key}));
+    assert_eq!(r, json!({}));
+    let got = ok(&mut m, "GetItem", json!({"TableName": "tbl", "Key": key}));
+    assert_eq!(got, json!({}));
+    // ...one that sets something does.
+    let r = ok(
+        &mut m,
+        "UpdateItem",
+        json!({"TableName": "tbl", "Key": key, "UpdateExpression": "SET a = :a REMOVE a2",
+               "ExpressionAttributeValues": {":a": {"N": "1"}}, "ReturnValues": "ALL_NEW"}),
+    );
+    assert_eq!(
+        r,
+        json!({"Attributes": {"pk": {"S": "p"}, "sk": {"S": "s"}, "a": {"N": "1"}}})
+    );
+    ok(
+        &mut m,
+        "UpdateItem",
+        json!({"TableName": "tbl", "Key": key, "UpdateExpression": "REMOVE a"}),
+    );
     let item = json!({"pk": {"S": "p"}, "sk": {"S": "s"}, "v": {"N": "1"}});
     let r = ok(
         &mut m,
