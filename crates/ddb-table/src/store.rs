@@ -43,6 +43,18 @@ pub trait TableStore: Send + Sync {
     /// The key schema of the table and of every index it has (backfilling GSIs included).
     fn schema(&self) -> &TableSchema;
 
+    /// What a written item is checked against: the table key and the indexes writes must fit
+    /// (LSIs and readable GSIs). A GSI being backfilled is left out: an item that does not fit
+    /// its key is written, and skipped (and counted) by the index.
+    fn write_schema(&self) -> std::borrow::Cow<'_, TableSchema> {
+        let mut schema = self.schema().clone();
+        schema.indexes.retain(|i| {
+            self.index(&i.name)
+                .is_some_and(|(_, s)| s == IndexReadState::Readable)
+        });
+        std::borrow::Cow::Owned(schema)
+    }
+
     /// The index called `name` and whether it can be read; `None` if the table has no such
     /// index.
     fn index(&self, name: &str) -> Option<(&IndexSchema, IndexReadState)>;

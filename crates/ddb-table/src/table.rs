@@ -1227,6 +1227,10 @@ impl TableStore for TableHandle {
         &self.shape.schema
     }
 
+    fn write_schema(&self) -> std::borrow::Cow<'_, TableSchema> {
+        std::borrow::Cow::Borrowed(&self.shape.write_schema)
+    }
+
     fn index(&self, name: &str) -> Option<(&IndexSchema, IndexReadState)> {
         let index = self.shape.schema.index(name)?;
         let state = if self.shape.backfilling.contains(name) {

@@ -428,18 +428,15 @@ fn reads_of_a_backfilling_gsi_are_refused_and_violations_are_skipped_and_counted
         err.message(),
         "Cannot read from backfilling global secondary index: by_note"
     );
-    // While it backfills, a write with a wrong-typed `note` is accepted (and skipped).
-    let late = parse_item(r#"{"pk":{"S":"p"},"sk":{"N":"5"},"note":{"BOOL":true}}"#).unwrap();
-    let key = db
-        .table("orders")
-        .unwrap()
-        .schema()
-        .table_key(&late)
-        .unwrap();
-    db.table("orders")
-        .unwrap()
-        .apply(&key, &mut |_| Ok(Change::Put(late.clone())))
-        .unwrap();
+    // While it backfills, a write with a wrong-typed `note` is accepted (and skipped), through
+    // the request layer too.
+    db.call(
+        "PutItem",
+        &json!({"TableName": "orders", "Item": {
+            "pk": {"S": "p"}, "sk": {"N": "5"}, "note": {"BOOL": true}
+        }}),
+    )
+    .unwrap();
     db.engine_table("orders")
         .unwrap()
         .run_pending_work()
@@ -460,7 +457,21 @@ fn reads_of_a_backfilling_gsi_are_refused_and_violations_are_skipped_and_counted
         .map(|i| i.get("note").unwrap().as_n().unwrap().to_string())
         .collect();
     assert_eq!(notes, ["7", "8"]);
-    // Now ACTIVE: a wrong-typed key is refused, naming the index.
+    // Now ACTIVE: a wrong-typed key is refused, naming the index (by the request layer and by
+    // the engine).
+    let err = db
+        .call(
+            "PutItem",
+            &json!({"TableName": "orders", "Item": {
+                "pk": {"S": "p"}, "sk": {"N": "6"}, "note": {"S": "x"}
+            }}),
+        )
+        .unwrap_err();
+    assert!(
+        err.message().ends_with("IndexName: by_note"),
+        "{}",
+        err.message()
+    );
     let bad = parse_item(r#"{"pk":{"S":"p"},"sk":{"N":"6"},"note":{"S":"x"}}"#).unwrap();
     let table = db.table("orders").unwrap();
     let key = table.schema().table_key(&bad).unwrap();

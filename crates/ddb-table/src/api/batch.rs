@@ -153,7 +153,10 @@ pub(crate) fn batch_write_item(tables: &dyn Tables, body: &Value) -> Result<Valu
                 Write::Put(item) => {
                     // DynamoDB reports a put item without its key as a key mismatch here
                     // (dynalite rewrites the PutItem messages the same way).
-                    schema.validate_item(&item).map_err(key_mismatch)?;
+                    table
+                        .write_schema()
+                        .validate_item(&item)
+                        .map_err(key_mismatch)?;
                     (
                         schema.table_key(&item).map_err(key_mismatch)?,
                         Change::Put(item),

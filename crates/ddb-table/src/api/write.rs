@@ -140,7 +140,7 @@ pub(crate) fn put_item(tables: &dyn Tables, body: &Value) -> Result<Value> {
 
     let table = tables.table(members.table)?;
     let item = members.target;
-    table.schema().validate_item(&item)?;
+    table.write_schema().validate_item(&item)?;
     let key = table.schema().table_key(&item)?;
     let old = table.apply(&key, &mut |old| {
         check(condition.as_ref(), old, members.old_on_failure)?;
@@ -200,6 +200,7 @@ pub(crate) fn update_item(tables: &dyn Tables, body: &Value) -> Result<Value> {
 
     let table = tables.table(members.table)?;
     let schema = table.schema();
+    let write_schema = table.write_schema();
     let key_item = members.target;
     schema.validate_key(&key_item)?;
     if let Some(update) = &update {
@@ -223,7 +224,7 @@ pub(crate) fn update_item(tables: &dyn Tables, body: &Value) -> Result<Value> {
         for (name, value) in key_item.iter() {
             updated.insert(name.clone(), value.clone());
         }
-        schema.validate_item(&updated)?;
+        write_schema.validate_item(&updated)?;
         new_item = Some(updated.clone());
         Ok(Change::Put(updated))
     })?;

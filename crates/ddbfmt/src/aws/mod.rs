@@ -26,8 +26,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use clap::{ArgMatches, FromArgMatches, Subcommand};
-use ddb_model::TableSchema;
-use ddb_table::{Database, DatabaseOptions, IndexReadState, TableStore, Tables};
+use ddb_table::{Database, DatabaseOptions, Tables};
 use serde_json::{Value, json};
 
 pub use exec::{Backend, run_action};
@@ -190,7 +189,7 @@ pub fn run_load(
             );
         }
     };
-    let schema = readable_schema(store.as_ref());
+    let schema = store.write_schema().into_owned();
     let limits = load::Limits {
         items_max: usize::try_from(args.batch_items).unwrap_or(usize::MAX),
         bytes_max: load::BATCH_BYTES_MAX,
@@ -245,20 +244,6 @@ pub fn run_load(
             )
         }
     }
-}
-
-/// The schema a write is validated against: the table key and the indexes that can be read
-/// (a backfilling GSI does not check the items written meanwhile, as in
-/// [`TableStore::apply`]).
-fn readable_schema(store: &dyn TableStore) -> TableSchema {
-    let mut schema = store.schema().clone();
-    schema.indexes.retain(|index| {
-        matches!(
-            store.index(&index.name),
-            Some((_, IndexReadState::Readable))
-        )
-    });
-    schema
 }
 
 /// A bar over the input's bytes (a spinner for standard input), drawn only when stderr is a
