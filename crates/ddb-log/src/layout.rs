@@ -31,11 +31,30 @@ pub struct Layout {
     pub newest: Option<SegmentScan>,
     /// The LSN the next record gets; `None` for a directory without segments.
     pub next_lsn: Option<u64>,
-    /// A newest segment shorter than its header: a creation a crash interrupted (its directory
-    /// entry became durable, its header did not). It holds no record and is not in `segments`.
+    /// A newest segment shorter than its header, or exactly as long as a header that does not
+    /// decode: a creation a crash interrupted (its directory entry, and maybe its length, became
+    /// durable, its header bytes did not). It holds no record and is not in `segments`.
     pub torn_creation: Option<PathBuf>,
     /// The largest timestamp in the log, or the newest segment's creation time if larger.
     pub last_timestamp_us: u64,
+}
+
+/// Whether the newest segment at `path` is an interrupted creation: shorter than a header, or
+/// header-sized with a header that does not decode (a file system may make the length durable
+/// before the bytes; either way no frame follows, so nothing acknowledged is in it). A
+/// header-sized file with a valid header, or any longer file, is read as a segment.
+fn is_torn_creation(io: &dyn Io, path: &Path) -> Result<bool> {
+    let file = io.open(path, OpenOptions::read_only())?;
+    let len = file.len()?;
+    if len < HEADER_BYTES as u64 {
+        return Ok(true);
+    }
+    if len > HEADER_BYTES as u64 {
+        return Ok(false);
+    }
+    let mut header = [0u8; HEADER_BYTES];
+    file.read_exact_at(&mut header, 0)?;
+    Ok(SegmentHeader::decode(&header).is_err())
 }
 
 /// The segment file names of `dir`, with their first LSNs, ascending. Hidden files (leftovers of
@@ -96,7 +115,7 @@ pub fn read_layout(io: &dyn Io, dir: &Path, table_id: Option<[u8; 16]>) -> Resul
             expected_first = Some((next_lsn, path));
             continue;
         }
-        if io.open(&path, OpenOptions::read_only())?.len()? < HEADER_BYTES as u64 {
+        if is_torn_creation(io, &path)? {
             return Ok(Layout {
                 segments,
                 newest: None,
@@ -224,8 +243,9 @@ pub enum TailRepair {
         offset: u64,
         bytes_dropped: u64,
     },
-    /// The newest segment was shorter than its header (a crash while creating it); it held no
-    /// record and was removed, to be created afresh.
+    /// The newest segment was shorter than its header, or header-sized with a header that
+    /// does not decode (a crash while creating it); it held no record and was removed, to be
+    /// created afresh.
     Recreated {
         path: PathBuf,
     },

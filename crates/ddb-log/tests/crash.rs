@@ -370,3 +370,45 @@ fn concurrent_appenders_lose_nothing_acknowledged_across_crashes() {
         }
     }
 }
+
+/// A crash can make a new segment's length durable before its header bytes: a newest segment
+/// that is exactly header-sized and does not decode is an interrupted creation (no frame can
+/// follow it), while one byte more is corruption.
+#[test]
+fn a_header_sized_newest_segment_of_zeros_is_an_interrupted_creation() {
+    use ddb_io::{OpenOptions, StdIo};
+    use ddb_log::format::{HEADER_BYTES, segment_file_name};
+    use ddb_log::layout::TailRepair;
+
+    let io: Arc<dyn Io> = Arc::new(StdIo);
+    let table_id = [7u8; 16];
+    let with_zeros = |len: usize| {
+        let dir = tempfile::tempdir().unwrap();
+        let file = io
+            .open(
+                &dir.path().join(segment_file_name(1)),
+                OpenOptions::create_new(),
+            )
+            .unwrap();
+        file.write_all_at(&vec![0u8; len], 0).unwrap();
+        dir
+    };
+    let dir = with_zeros(HEADER_BYTES);
+    let log = Log::open(Arc::clone(&io), dir.path(), LogOptions::new(table_id)).unwrap();
+    assert!(
+        matches!(log.repair(), TailRepair::Recreated { .. }),
+        "{:?}",
+        log.repair()
+    );
+    let committed = log
+        .append(vec![Mutation {
+            kind: MutationKind::Delete,
+            key: b"k".to_vec(),
+        }])
+        .unwrap();
+    assert_eq!(committed.first_lsn, 1);
+
+    let dir = with_zeros(HEADER_BYTES + 1);
+    let err = Log::open(Arc::clone(&io), dir.path(), LogOptions::new(table_id)).unwrap_err();
+    assert!(matches!(err, LogError::Corrupt { .. }), "{err}");
+}
