@@ -45,6 +45,10 @@ pub struct TableConfig {
     pub log_segment_bytes: u64,
     /// Block size of snapshots written by checkpoints (smaller in tests to get many blocks).
     pub snapshot_block_bytes: usize,
+    /// Writers wait while more changes than this are queued for the GSI applier (back-pressure
+    /// instead of an unbounded queue when writes outpace the GSIs, as DynamoDB throttles
+    /// writes to a table whose GSI cannot keep up).
+    pub gsi_queue_max_changes: usize,
     /// Run background work (GSI applier, checkpoints, backfills) on threads. Off: nothing runs
     /// until [`Table::run_pending_work`] is called (tests that step the engine).
     pub background: bool,
@@ -61,6 +65,7 @@ impl Default for TableConfig {
             clock: Arc::new(ddb_log::SystemClock),
             log_segment_bytes: 64 << 20,
             snapshot_block_bytes: 256 << 10,
+            gsi_queue_max_changes: 256 << 10,
             background: true,
         }
     }
@@ -211,6 +216,10 @@ pub(crate) struct GsiState {
     pub frozen_stats: BTreeMap<String, Stats>,
     /// Backfill violations counted by the applier per GSI being backfilled.
     pub violations: BTreeMap<String, u64>,
+    /// The applier leaves the queue alone (see [`Table::pause_gsi_applier`]).
+    pub paused: bool,
+    /// Times a writer waited for room in the queue.
+    pub writer_waits: u64,
     pub shutdown: bool,
 }
 
@@ -586,6 +595,11 @@ impl Table {
         self.log.last_lsn()
     }
 
+    /// Changes queued for the GSI applier.
+    pub fn gsi_queue_len(&self) -> usize {
+        lock(&self.gsi).queue.len()
+    }
+
     /// How far the GSIs are behind the table.
     pub fn gsi_lag(&self) -> GsiLag {
         let last = self.log.last_lsn();
@@ -871,7 +885,64 @@ impl Table {
         drop(writer);
         waited?;
         self.maybe_request_checkpoint();
+        self.wait_for_gsi_room();
         Ok(())
+    }
+
+    /// Back-pressure: waits (holding no lock the applier needs) while the GSI queue is over its
+    /// limit. Without background threads nothing would drain it, so nothing waits.
+    fn wait_for_gsi_room(&self) {
+        if !self.config.background {
+            return;
+        }
+        let mut gsi = lock(&self.gsi);
+        if gsi.queue.len() > self.config.gsi_queue_max_changes {
+            gsi.writer_waits += 1;
+            self.gsi_changed.notify_all();
+        }
+        while gsi.queue.len() > self.config.gsi_queue_max_changes && !gsi.shutdown {
+            gsi = self
+                .gsi_changed
+                .wait(gsi)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// Stops (or resumes) applying changes to the GSIs: they queue up, reads of the GSIs fall
+    /// behind, and writers wait once the queue is full. For tests and operations that need to
+    /// hold the GSIs still; a checkpoint waits for a paused applier too.
+    pub fn pause_gsi_applier(&self, paused: bool) {
+        lock(&self.gsi).paused = paused;
+        self.gsi_changed.notify_all();
+    }
+
+    /// Times a writer has waited for room in the GSI queue since open.
+    pub fn gsi_writer_waits(&self) -> u64 {
+        lock(&self.gsi).writer_waits
+    }
+
+    /// Waits until `done` holds for the GSI state (woken by every change to it), or `timeout`.
+    pub fn wait_gsi_state(
+        &self,
+        timeout: Duration,
+        mut done: impl FnMut(usize, u64) -> bool,
+    ) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut gsi = lock(&self.gsi);
+        loop {
+            if done(gsi.queue.len(), gsi.writer_waits) {
+                return true;
+            }
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            gsi = self
+                .gsi_changed
+                .wait_timeout(gsi, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
     }
 
     /// [`TableStore::apply`] for this table with `shape`.
@@ -1091,7 +1162,11 @@ impl Table {
             let blocked = gsi
                 .freeze_at
                 .is_some_and(|cut| gsi.queue.front().is_some_and(|w| w.lsn > cut));
-            let next = if blocked { None } else { gsi.queue.pop_front() };
+            let next = if blocked || gsi.paused {
+                None
+            } else {
+                gsi.queue.pop_front()
+            };
             let Some(work) = next else {
                 gsi = self
                     .gsi_changed

@@ -676,3 +676,51 @@ fn concurrent_writers_lose_no_update_and_keep_the_lsi_exact() {
     let db = Database::open(dir.path(), options()).unwrap();
     assert_eq!(read_all(&db, Some("by_at"), true), expected_lsi);
 }
+
+#[test]
+fn writers_wait_for_a_gsi_queue_over_its_limit_instead_of_growing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = options();
+    options.table.gsi_queue_max_changes = 150;
+    let db = Database::open(dir.path(), options).unwrap();
+    create(&db);
+    let engine = db.engine_table("orders").unwrap();
+    engine.pause_gsi_applier(true);
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            let table = db.table("orders").unwrap();
+            for b in 0..10u32 {
+                let batch = (0..100u32)
+                    .map(|n| {
+                        let it = item("p", b * 100 + n, None, Some("s"));
+                        (table.schema().table_key(&it).unwrap(), Change::Put(it))
+                    })
+                    .collect();
+                table.apply_batch(batch).unwrap();
+            }
+        });
+        // The second batch fills the queue past its limit: the writer waits there.
+        assert!(
+            engine.wait_gsi_state(Duration::from_secs(60), |_, waits| waits >= 1),
+            "no writer ever waited for the GSI queue"
+        );
+        assert_eq!(
+            engine.gsi_queue_len(),
+            200,
+            "nothing was queued past the full queue"
+        );
+        assert!(!writer.is_finished());
+        engine.pause_gsi_applier(false);
+        writer.join().unwrap();
+    });
+    assert!(
+        db.wait(
+            &WaitFor::GsiCaughtUp {
+                table: "orders".into()
+            },
+            Duration::from_secs(60)
+        )
+        .unwrap()
+    );
+    assert_eq!(read_all(&db, Some("by_shop"), true).len(), 1000);
+}
