@@ -303,7 +303,7 @@ impl TableSchema {
     /// The encoded table key of `item`, or the error DynamoDB gives for a missing or mistyped key.
     pub fn table_key(&self, item: &Item) -> Result<Vec<u8>> {
         self.check_table_key_attributes(item)?;
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(64);
         self.key.encode_from(item, &mut out).ok_or_else(|| {
             DdbError::validation("The provided key element does not match the schema")
         })?;
@@ -314,7 +314,7 @@ impl TableSchema {
     /// key components (so entries with equal index keys are ordered by table key and every
     /// entry is unique). `None` if the item lacks an index key attribute: it is not in the index.
     pub fn index_key(&self, index: &IndexSchema, item: &Item) -> Option<Vec<u8>> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(96);
         index.key.encode_from(item, &mut out)?;
         self.key.encode_from(item, &mut out)?;
         Some(out)

@@ -113,8 +113,11 @@ impl SnapshotReader {
         Ok(file)
     }
 
-    /// File `index`, from the lookup cache or opened (and then cached).
-    fn cached_file(&self, index: usize) -> Result<Arc<SnapshotFile>> {
+    /// File `index`, from the reader's small cache of open files (the last few used) or opened
+    /// and cached: what point lookups and short range reads (a Query of one partition) use, so
+    /// that repeated reads of the same files do not reopen them and decode their block index
+    /// each time.
+    pub fn cached_file(&self, index: usize) -> Result<Arc<SnapshotFile>> {
         {
             let mut cached = self.cached.lock().unwrap_or_else(PoisonError::into_inner);
             if let Some(at) = cached.iter().position(|(i, _)| *i == index) {

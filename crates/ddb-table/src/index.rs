@@ -49,6 +49,19 @@ pub fn entry(table: &TableSchema, index: &IndexSchema, item: &Item) -> Option<En
     })
 }
 
+/// The DynamoDB size of the entry `item` contributes to `index`, if it is in it (what an
+/// item collection is charged), without encoding it.
+pub fn entry_size(table: &TableSchema, index: &IndexSchema, item: &Item) -> Option<usize> {
+    table.index_key(index, item)?;
+    if is_violation(index, item) {
+        return None;
+    }
+    if matches!(index.projection, ResolvedProjection::All) {
+        return Some(item.size_bytes());
+    }
+    Some(project(table, index, item).size_bytes())
+}
+
 /// Whether a backfill skips `item` for `index` as a violation: it has an index key attribute
 /// but of the wrong type, empty, or too large (DynamoDB reports these as index key
 /// violations instead of failing the backfill).

@@ -411,10 +411,10 @@ impl BaseCursor {
                 }
                 _ => {
                     let index = self.files.pop()?;
-                    match self.base.reader.open_file(index) {
+                    match self.base.reader.cached_file(index) {
                         Ok(file) => {
                             let blocks = file.blocks().len();
-                            self.file = Some((Arc::new(file), blocks));
+                            self.file = Some((file, blocks));
                         }
                         Err(e) => return Some(Err(e.into())),
                     }
@@ -442,8 +442,8 @@ impl OwnedScan {
         let reader_base = Arc::clone(&base);
         let inner = files.into_iter().flat_map(move |index| {
             let scan: Box<dyn Iterator<Item = ddb_snapshot::Result<ddb_snapshot::Row>> + Send> =
-                match reader_base.reader.open_file(index) {
-                    Ok(file) => Box::new(Arc::new(file).scan_shared(
+                match reader_base.reader.cached_file(index) {
+                    Ok(file) => Box::new(file.scan_shared(
                         (as_ref(&lower), as_ref(&upper)),
                         Columns {
                             item: true,

@@ -64,7 +64,7 @@ impl Default for TableConfig {
             durability: Durability::Group,
             clock: Arc::new(ddb_log::SystemClock),
             log_segment_bytes: 64 << 20,
-            snapshot_block_bytes: 256 << 10,
+            snapshot_block_bytes: 32 << 10,
             gsi_queue_max_changes: 256 << 10,
             background: true,
         }
@@ -79,6 +79,14 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// Counts (`sign` 1) or uncounts (-1) an entry of `bytes` DynamoDB bytes, if there is one.
+    pub(crate) fn add_size(&mut self, bytes: Option<usize>, sign: i64) {
+        if let Some(bytes) = bytes {
+            self.items += sign;
+            self.bytes += sign * i64::try_from(bytes).unwrap_or(i64::MAX);
+        }
+    }
+
     pub(crate) fn add(&mut self, item: Option<&Item>, sign: i64) {
         if let Some(item) = item {
             self.items += sign;
@@ -654,12 +662,15 @@ impl Table {
 
     /// Charges a change to its item collection (tables with LSIs only): the error DynamoDB
     /// gives if it grows a collection past the limit.
+    /// Each size it changes is recorded in `undo` first (previous value, `None` if there was
+    /// none), so that a batch can take back its charges if a later item fails.
     fn charge_collection(
         &self,
         shape: &Shape,
         writer: &mut WriterState,
         old: Option<&Item>,
         new: Option<&Item>,
+        undo: &mut Vec<(Vec<u8>, Option<u64>)>,
     ) -> Result<()> {
         if shape.lsis().next().is_none() {
             return Ok(());
@@ -671,8 +682,8 @@ impl Table {
             let Some(item) = item else { return 0 };
             let mut total = i64::try_from(item.size_bytes()).unwrap_or(i64::MAX);
             for lsi in shape.lsis() {
-                if let Some(entry) = index::entry(&shape.schema, lsi, item) {
-                    total += i64::try_from(entry.item.size_bytes()).unwrap_or(i64::MAX);
+                if let Some(bytes) = index::entry_size(&shape.schema, lsi, item) {
+                    total += i64::try_from(bytes).unwrap_or(i64::MAX);
                 }
             }
             total
@@ -682,6 +693,7 @@ impl Table {
             Some(bytes) => *bytes,
             None => {
                 let bytes = self.collection_size(shape, &prefix)?;
+                undo.push((prefix.clone(), None));
                 writer.collections.insert(prefix.clone(), bytes);
                 bytes
             }
@@ -694,7 +706,8 @@ impl Table {
                 "Collection size exceeded.",
             )));
         }
-        writer.collections.insert(prefix, next);
+        let previous = writer.collections.insert(prefix.clone(), next);
+        undo.push((prefix, previous));
         Ok(())
     }
 
@@ -740,11 +753,9 @@ impl Table {
             let (delete, put) = index::changes(&shape.schema, lsi, old.as_deref(), new.as_deref());
             let stats = writer.index_stats.entry(lsi.name.clone()).or_default();
             if delete.is_some() || put.is_some() {
-                stats.add(
+                stats.add_size(
                     old.as_deref()
-                        .and_then(|o| index::entry(&shape.schema, lsi, o))
-                        .as_ref()
-                        .map(|e| &e.item),
+                        .and_then(|o| index::entry_size(&shape.schema, lsi, o)),
                     -1,
                 );
                 stats.add(put.as_ref().map(|e| &e.item), 1);
@@ -963,7 +974,13 @@ impl Table {
             Change::Delete => None,
             Change::Keep => return Ok(old.as_deref().cloned()),
         };
-        self.charge_collection(shape, &mut writer, old.as_deref(), new.as_ref())?;
+        self.charge_collection(
+            shape,
+            &mut writer,
+            old.as_deref(),
+            new.as_ref(),
+            &mut Vec::new(),
+        )?;
         let returned = old.as_deref().cloned();
         let ticket = match self.submit(&mut writer, vec![(key.to_vec(), old, new.map(Arc::new))]) {
             Ok(t) => t,
@@ -1004,12 +1021,21 @@ impl Table {
             return Ok(());
         }
         if shape.lsis().next().is_some() {
-            let saved = writer.collections.clone();
+            let mut undo = Vec::new();
             for (_, old, new) in &prepared {
-                if let Err(e) =
-                    self.charge_collection(shape, &mut writer, old.as_deref(), new.as_deref())
-                {
-                    writer.collections = saved;
+                if let Err(e) = self.charge_collection(
+                    shape,
+                    &mut writer,
+                    old.as_deref(),
+                    new.as_deref(),
+                    &mut undo,
+                ) {
+                    for (prefix, previous) in undo.into_iter().rev() {
+                        match previous {
+                            Some(bytes) => writer.collections.insert(prefix, bytes),
+                            None => writer.collections.remove(&prefix),
+                        };
+                    }
                     return Err(e);
                 }
             }
@@ -1071,14 +1097,14 @@ impl Table {
             let (delete, put) =
                 index::changes(&shape.schema, gsi, work.old.as_deref(), work.new.as_deref());
             if delete.is_some() || put.is_some() {
-                let old_entry = work
+                let old_size = work
                     .old
                     .as_deref()
-                    .and_then(|o| index::entry(&shape.schema, gsi, o));
+                    .and_then(|o| index::entry_size(&shape.schema, gsi, o));
                 stat_changes.push((
                     gsi.name.clone(),
-                    old_entry.map(|e| e.item),
-                    put.as_ref().map(|e| e.item.clone()),
+                    old_size,
+                    put.as_ref().map(|e| e.item.size_bytes()),
                 ));
             }
             if shape.backfilling.contains(&gsi.name)
@@ -1111,8 +1137,8 @@ impl Table {
         let mut gsi = lock(&self.gsi);
         for (name, old, new) in stat_changes {
             let stats = gsi.stats.entry(name).or_default();
-            stats.add(old.as_ref(), -1);
-            stats.add(new.as_ref(), 1);
+            stats.add_size(old, -1);
+            stats.add_size(new, 1);
         }
         for name in violations {
             *gsi.violations.entry(name).or_default() += 1;
