@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 pub mod checkpoint;
+pub mod table;
 
 use serde_json::Value;
 
@@ -96,6 +97,20 @@ pub fn bytes_from_env(var: &str, bench: u64, test: u64) -> std::io::Result<u64> 
             std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
                 format!("{var}={value}: not a byte count: {e}"),
+            )
+        }),
+        Err(_) => Ok(if measuring() { bench } else { test }),
+    }
+}
+
+/// A count from the environment variable `var` if set (it must parse), else `bench` when
+/// measuring and `test` when run once under `cargo test`.
+pub fn count_from_env(var: &str, bench: u64, test: u64) -> std::io::Result<u64> {
+    match std::env::var(var) {
+        Ok(value) => value.parse().map_err(|e| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{var}={value}: not a count: {e}"),
             )
         }),
         Err(_) => Ok(if measuring() { bench } else { test }),
