@@ -282,7 +282,6 @@ impl Table {
                 gsi.applied_timestamp_us = work.timestamp_us;
             }
             let mut gsi = lock(&self.gsi);
-            gsi.applied_lsn = gsi.applied_lsn.max(cut);
             gsi.freeze_at = Some(cut);
             self.freeze_gsis(&mut gsi);
             return Ok(gsi.frozen_stats.clone());

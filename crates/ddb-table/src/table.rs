@@ -212,8 +212,13 @@ pub(crate) struct Work {
 #[derive(Debug, Default)]
 pub(crate) struct GsiState {
     pub queue: VecDeque<Work>,
-    /// Every queued change up to this LSN is applied.
+    /// The LSN of the last change applied (every queued change up to it is applied).
     pub applied_lsn: u64,
+    /// The LSN of the last change queued (changes are queued in LSN order; LSNs with no GSI
+    /// work are never queued).
+    pub queued_lsn: u64,
+    /// The change the applier took from the queue and is applying.
+    pub in_flight_lsn: Option<u64>,
     /// Commit time of the last applied change.
     pub applied_timestamp_us: u64,
     /// A checkpoint at this cut waits for the applier to freeze the GSI deltas there.
@@ -468,6 +473,7 @@ impl Table {
             }),
             gsi: Mutex::new(GsiState {
                 applied_lsn: current.lsn,
+                queued_lsn: current.lsn,
                 stats: gsi_stats,
                 ..GsiState::default()
             }),
@@ -529,6 +535,7 @@ impl Table {
         writer.installed_lsn = last;
         let mut gsi = lock(&self.gsi);
         gsi.applied_lsn = last;
+        gsi.queued_lsn = last;
         Ok(())
     }
 
@@ -610,9 +617,8 @@ impl Table {
 
     /// How far the GSIs are behind the table.
     pub fn gsi_lag(&self) -> GsiLag {
-        let last = self.log.last_lsn();
         let gsi = lock(&self.gsi);
-        let lsns = last.saturating_sub(gsi.applied_lsn);
+        let lsns = gsi.queued_lsn.saturating_sub(gsi.applied_lsn);
         let micros = if lsns == 0 {
             0
         } else {
@@ -624,14 +630,19 @@ impl Table {
         GsiLag { lsns, micros }
     }
 
-    /// Waits until every change acknowledged before the call is applied to the GSIs.
+    /// Waits until every change acknowledged before the call is applied to the GSIs (at once
+    /// for a table without GSIs). Without background threads nothing applies them meanwhile:
+    /// the answer is whether they are applied now.
     pub fn wait_gsi_caught_up(&self, timeout: Duration) -> bool {
-        let target = self.log.last_lsn();
         let deadline = std::time::Instant::now() + timeout;
         let mut gsi = lock(&self.gsi);
+        let target = gsi.queued_lsn;
         loop {
-            if gsi.applied_lsn >= target || gsi.queue.is_empty() && !self.config.background {
-                return gsi.applied_lsn >= target || gsi.queue.is_empty();
+            if gsi.applied_lsn >= target {
+                return true;
+            }
+            if !self.config.background {
+                return false;
             }
             let now = std::time::Instant::now();
             if now >= deadline {
@@ -787,10 +798,13 @@ impl Table {
 
     /// Queues GSI work (in LSN order: called with the writer lock held).
     fn queue_gsi(&self, work: Vec<Work>) {
-        if work.is_empty() {
+        let Some(last) = work.last().map(|w| w.lsn) else {
             return;
-        }
-        lock(&self.gsi).queue.extend(work);
+        };
+        let mut gsi = lock(&self.gsi);
+        gsi.queue.extend(work);
+        gsi.queued_lsn = gsi.queued_lsn.max(last);
+        drop(gsi);
         self.gsi_changed.notify_all();
     }
 
@@ -1148,13 +1162,17 @@ impl Table {
     /// Freezes the GSI deltas for a checkpoint at `cut` if one asked and the applier is there.
     /// Called with the GSI state locked; takes the trees lock.
     fn freeze_gsis_if_asked(&self, gsi: &mut GsiState) -> bool {
-        match gsi.freeze_at {
-            Some(cut) if gsi.applied_lsn >= cut => {
-                self.freeze_gsis(gsi);
-                true
-            }
-            _ => false,
+        let Some(cut) = gsi.freeze_at else {
+            return false;
+        };
+        // Every queued change up to the cut is applied: none is being applied or waiting.
+        // (Not `applied_lsn >= cut`: the cut need not be an LSN with GSI work.)
+        let applied = gsi.in_flight_lsn.is_none_or(|l| l > cut)
+            && gsi.queue.front().is_none_or(|w| w.lsn > cut);
+        if applied {
+            self.freeze_gsis(gsi);
         }
+        applied
     }
 
     /// Freezes the deltas of every GSI that is not being backfilled (a backfilling GSI's
@@ -1200,10 +1218,12 @@ impl Table {
                     .unwrap_or_else(PoisonError::into_inner);
                 continue;
             };
+            gsi.in_flight_lsn = Some(work.lsn);
             drop(gsi);
             let shape = self.shape();
             self.apply_gsi_work(&shape, &work);
             gsi = lock(&self.gsi);
+            gsi.in_flight_lsn = None;
             gsi.applied_lsn = gsi.applied_lsn.max(work.lsn);
             gsi.applied_timestamp_us = work.timestamp_us;
             self.gsi_changed.notify_all();

@@ -724,3 +724,77 @@ fn writers_wait_for_a_gsi_queue_over_its_limit_instead_of_growing_it() {
     );
     assert_eq!(read_all(&db, Some("by_shop"), true).len(), 1000);
 }
+
+#[test]
+fn a_table_without_gsis_is_always_caught_up_and_a_gsi_added_later_is_waited_for_correctly() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path(), options()).unwrap();
+    db.call(
+        "CreateTable",
+        &json!({
+            "TableName": "plain",
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "BillingMode": "PAY_PER_REQUEST"
+        }),
+    )
+    .unwrap();
+    for n in 0..20 {
+        db.call(
+            "PutItem",
+            &json!({"TableName": "plain", "Item": {"pk": {"S": format!("k{n}")}, "v": {"N": "1"}}}),
+        )
+        .unwrap();
+    }
+    let caught_up = WaitFor::GsiCaughtUp {
+        table: "plain".into(),
+    };
+    // Nothing to wait for: answered at once (a long timeout would show as a hang).
+    assert!(db.wait(&caught_up, Duration::from_secs(600)).unwrap());
+    assert_eq!(db.gsi_lag("plain").unwrap().lsns, 0);
+    // A GSI added now starts at a checkpoint whose cut had no GSI work.
+    db.call(
+        "UpdateTable",
+        &json!({
+            "TableName": "plain",
+            "AttributeDefinitions": [{"AttributeName": "v", "AttributeType": "N"}],
+            "GlobalSecondaryIndexUpdates": [{"Create": {
+                "IndexName": "by_v",
+                "KeySchema": [{"AttributeName": "v", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"}
+            }}]
+        }),
+    )
+    .unwrap();
+    let active = WaitFor::IndexActive {
+        table: "plain".into(),
+        index: "by_v".into(),
+    };
+    assert!(db.wait(&active, Duration::from_secs(600)).unwrap());
+    assert!(db.wait(&caught_up, Duration::from_secs(600)).unwrap());
+    db.call(
+        "PutItem",
+        &json!({"TableName": "plain", "Item": {"pk": {"S": "late"}, "v": {"N": "1"}}}),
+    )
+    .unwrap();
+    assert!(db.wait(&caught_up, Duration::from_secs(600)).unwrap());
+    // A checkpoint with GSI work up to its cut, and one right after with none.
+    db.checkpoint("plain").unwrap();
+    db.call(
+        "DeleteItem",
+        &json!({"TableName": "plain", "Key": {"pk": {"S": "k0"}}}),
+    )
+    .unwrap();
+    db.checkpoint("plain").unwrap();
+    assert!(db.wait(&caught_up, Duration::from_secs(600)).unwrap());
+    assert_eq!(read_all_of(&db, "plain", Some("by_v")).len(), 20);
+}
+
+fn read_all_of(db: &Database, table: &str, index: Option<&str>) -> Vec<Item> {
+    db.table(table)
+        .unwrap()
+        .range(index, Bound::Unbounded, Bound::Unbounded, true)
+        .unwrap()
+        .map(|r| r.unwrap().1)
+        .collect()
+}
