@@ -9,6 +9,7 @@ pub mod checkpoint;
 pub mod db;
 pub mod error;
 pub mod files;
+mod gsi;
 pub mod index;
 pub mod layers;
 pub mod state_file;

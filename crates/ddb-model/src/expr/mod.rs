@@ -33,7 +33,7 @@ pub use ast::{DocPath, Step};
 pub use attributes::{ExpressionAttributes, PLACEHOLDER_BYTES_MAX, Usage};
 pub use eval::compare_values;
 pub use key_condition::{KeyCondition, SortCondition};
-pub use projection::ProjectionExpression;
+pub use projection::{ProjectionExpression, project_paths};
 pub use update::UpdateExpression;
 pub use validate::{ResolvedCondition, ResolvedOperand};
 

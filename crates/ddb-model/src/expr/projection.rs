@@ -70,22 +70,29 @@ impl ProjectionExpression {
 
     /// The projected copy of `item`.
     pub fn apply(&self, item: &Item) -> Item {
-        let mut root = Node::default();
-        for path in &self.paths {
-            let mut node = &mut root;
-            for step in &path.0 {
-                node = node.children.entry(step.clone()).or_default();
-            }
-            node.whole = true;
-        }
-        root.children
-            .iter()
-            .filter_map(|(step, node)| match step {
-                Step::Key(name) => Some((name.clone(), project(item.get(name)?, node)?)),
-                Step::Index(_) => None,
-            })
-            .collect()
+        project_paths(item, &self.paths)
     }
+}
+
+/// The part of `item` that `paths` reach, in DynamoDB's shape (the module documentation):
+/// what a ProjectionExpression returns, and what `ReturnValues` `UPDATED_*` returns for the
+/// paths an update touched.
+pub fn project_paths<'p>(item: &Item, paths: impl IntoIterator<Item = &'p DocPath>) -> Item {
+    let mut root = Node::default();
+    for path in paths {
+        let mut node = &mut root;
+        for step in &path.0 {
+            node = node.children.entry(step.clone()).or_default();
+        }
+        node.whole = true;
+    }
+    root.children
+        .iter()
+        .filter_map(|(step, node)| match step {
+            Step::Key(name) => Some((name.clone(), project(item.get(name)?, node)?)),
+            Step::Index(_) => None,
+        })
+        .collect()
 }
 
 fn project(value: &AttributeValue, node: &Node) -> Option<AttributeValue> {

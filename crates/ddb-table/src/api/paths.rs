@@ -8,68 +8,14 @@
 //! path that reaches nothing contributes nothing. (ScyllaDB Alternator's
 //! `test_returnvalues.py::test_update_item_returnvalues_nested`, which runs against DynamoDB.)
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use ddb_model::expr::ast::{Condition, Operand};
 use ddb_model::expr::{DocPath, ResolvedCondition, ResolvedOperand, Step};
-use ddb_model::{AttributeValue, Item};
 
-/// What to keep of a value: all of it, or some of its parts.
-#[derive(Debug, Default)]
-struct Node {
-    whole: bool,
-    children: BTreeMap<Step, Node>,
-}
-
-/// The part of `item` that `paths` reach.
-pub(crate) fn project_paths<'p>(item: &Item, paths: impl IntoIterator<Item = &'p DocPath>) -> Item {
-    let mut root = Node::default();
-    for path in paths {
-        let mut node = &mut root;
-        for step in &path.0 {
-            node = node.children.entry(step.clone()).or_default();
-        }
-        node.whole = true;
-    }
-    root.children
-        .iter()
-        .filter_map(|(step, node)| match step {
-            Step::Key(name) => Some((name.clone(), project(item.get(name)?, node)?)),
-            Step::Index(_) => None,
-        })
-        .collect()
-}
-
-fn project(value: &AttributeValue, node: &Node) -> Option<AttributeValue> {
-    if node.whole {
-        return Some(value.clone());
-    }
-    match value {
-        AttributeValue::M(map) => {
-            let kept: BTreeMap<String, AttributeValue> = node
-                .children
-                .iter()
-                .filter_map(|(step, child)| match step {
-                    Step::Key(key) => Some((key.clone(), project(map.get(key)?, child)?)),
-                    Step::Index(_) => None,
-                })
-                .collect();
-            (!kept.is_empty()).then_some(AttributeValue::M(kept))
-        }
-        AttributeValue::L(list) => {
-            let kept: Vec<AttributeValue> = node
-                .children
-                .iter()
-                .filter_map(|(step, child)| match step {
-                    Step::Index(index) => project(list.get(*index)?, child),
-                    Step::Key(_) => None,
-                })
-                .collect();
-            (!kept.is_empty()).then_some(AttributeValue::L(kept))
-        }
-        _ => None,
-    }
-}
+/// The part of `item` that `paths` reach (the model's projection, shared with
+/// ProjectionExpression).
+pub(crate) use ddb_model::expr::project_paths;
 
 /// Every document path a condition reads, in the order written.
 pub(crate) fn condition_paths<'c>(condition: &'c ResolvedCondition, out: &mut Vec<&'c DocPath>) {
