@@ -21,8 +21,10 @@ use crate::catalog::{CatalogStore, GsiState, TableEntry};
 use crate::checkpoint::CheckpointReport;
 use crate::error::{Error, Result};
 use crate::files;
+use crate::handle::TableHandle;
+use crate::recovery::TableSpec;
 use crate::store::{TableStore, Tables};
-use crate::table::{GsiLag, Table, TableConfig, TableEvents, TableHandle, TableSpec, lock};
+use crate::table::{GsiLag, Table, TableConfig, TableEvents, lock};
 
 /// How a database is opened.
 #[derive(Debug, Clone, Default)]

@@ -14,16 +14,14 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
 use std::thread::JoinHandle;
 
 use ddb_io::Io;
-use ddb_log::{Clock, Durability, Log, LogOptions, Mutation, MutationKind, RecordType};
+use ddb_log::{Clock, Durability, Log, Mutation, MutationKind};
 use ddb_model::{DdbError, ErrorKind, IndexKind, IndexSchema, Item, KeyValue, TableSchema};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::files;
 use crate::index;
-use crate::layers::{self, Base, Tree, Value};
-use crate::state_file;
-use crate::store::{Change, IndexReadState, TableStore};
+use crate::layers::{self, Tree, Value};
+use crate::store::Change;
 
 /// The version of the `CURRENT` layout this build writes and reads.
 pub const CURRENT_FORMAT: u32 = 1;
@@ -283,7 +281,7 @@ pub struct Table {
     pub(crate) events: Arc<dyn TableEvents>,
     /// Checkpoints and backfills run one at a time.
     pub(crate) checkpoint_lock: Mutex<()>,
-    threads: Mutex<Vec<JoinHandle<()>>>,
+    pub(crate) threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -315,229 +313,7 @@ fn prefix_bounds(prefix: &[u8]) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
     (Bound::Included(prefix.to_vec()), Bound::Excluded(past))
 }
 
-/// What a table is opened with.
-#[derive(Debug)]
-pub(crate) struct TableSpec {
-    pub io: Arc<dyn Io>,
-    pub dir: PathBuf,
-    pub name: String,
-    pub table_id: [u8; 16],
-    pub schema: TableSchema,
-    /// GSIs whose backfill is not finished: rebuilt from scratch.
-    pub backfilling: BTreeSet<String>,
-    pub config: TableConfig,
-}
-
 impl Table {
-    /// Opens (or creates) the table in `dir`: loads its last checkpoint, replays the log after
-    /// it onto the memtable (LSIs and GSIs with it), removes files no checkpoint references, and
-    /// queues the backfill of every GSI in `backfilling`.
-    pub(crate) fn open(spec: TableSpec, events: Arc<dyn TableEvents>) -> Result<Arc<Table>> {
-        let TableSpec {
-            io,
-            dir,
-            name,
-            table_id,
-            schema,
-            backfilling,
-            config,
-        } = spec;
-        let (dir, name) = (dir.as_path(), name.as_str());
-        io.create_dir_all(dir)?;
-        let current: Current =
-            state_file::load(&*io, dir, files::CURRENT_FILE)?.unwrap_or(Current {
-                format: CURRENT_FORMAT,
-                ..Current::default()
-            });
-        if current.format != CURRENT_FORMAT {
-            return Err(Error::Corrupt {
-                path: dir.join(files::CURRENT_FILE),
-                message: format!(
-                    "format {} (this build reads format {CURRENT_FORMAT})",
-                    current.format
-                ),
-            });
-        }
-        // Files of interrupted checkpoints, of indexes dropped or still being built, and
-        // leftover work files go first.
-        let checkpoint_dir = files::checkpoint_dir(dir, current.lsn);
-        for entry in io.read_dir(dir)? {
-            let Some(entry) = entry.to_str() else {
-                continue;
-            };
-            if files::parse_checkpoint_name(entry).is_some_and(|lsn| lsn != current.lsn) {
-                files::remove_dir_all(&*io, &dir.join(entry))?;
-            }
-        }
-        if io.exists(&checkpoint_dir)? {
-            for entry in io.read_dir(&checkpoint_dir)? {
-                let Some(entry) = entry.to_str() else {
-                    continue;
-                };
-                let keep = entry == "table" && current.table_snapshot
-                    || entry.strip_prefix("index-").is_some_and(|index| {
-                        current.indexes.contains(index) && !backfilling.contains(index)
-                    });
-                if !keep {
-                    files::remove_dir_all(&*io, &checkpoint_dir.join(entry))?;
-                }
-            }
-        }
-        files::empty_dir(&*io, &files::work_dir(dir))?;
-        files::remove_publish_temps(&*io, dir)?;
-
-        let mut log_options = LogOptions::new(table_id);
-        log_options.durability = config.durability;
-        log_options.clock = Arc::clone(&config.clock);
-        log_options.segment_bytes_target = config.log_segment_bytes;
-        log_options.first_lsn = current.lsn + 1;
-        let log = Log::open(Arc::clone(&io), &files::log_dir(dir), log_options)?;
-        if log.last_lsn() < current.lsn {
-            return Err(Error::Corrupt {
-                path: files::log_dir(dir),
-                message: format!(
-                    "the log ends at LSN {} but the checkpoint is at LSN {}",
-                    log.last_lsn(),
-                    current.lsn
-                ),
-            });
-        }
-
-        let base =
-            |sub: PathBuf| -> Result<Arc<Base>> { Ok(Arc::new(Base::open(Arc::clone(&io), sub)?)) };
-        let table_tree = Tree::new(if current.table_snapshot {
-            Some(base(files::table_snapshot_dir(&checkpoint_dir))?)
-        } else {
-            None
-        });
-        let mut index_trees = BTreeMap::new();
-        let mut shape = Shape::new(schema, backfilling.clone());
-        for index in &shape.schema.indexes {
-            if backfilling.contains(&index.name) {
-                continue;
-            }
-            let tree_base = if current.indexes.contains(&index.name) {
-                Some(base(files::index_snapshot_dir(
-                    &checkpoint_dir,
-                    &index.name,
-                ))?)
-            } else if current.table_snapshot {
-                return Err(Error::Corrupt {
-                    path: dir.join(files::CURRENT_FILE),
-                    message: format!("the checkpoint has no snapshot of index {}", index.name),
-                });
-            } else {
-                None
-            };
-            index_trees.insert(index.name.clone(), Tree::new(tree_base));
-            if index.kind == IndexKind::Global {
-                shape.gsi_start.insert(index.name.clone(), current.lsn);
-            }
-        }
-        let mut index_stats = BTreeMap::new();
-        let mut gsi_stats = BTreeMap::new();
-        for index in &shape.schema.indexes {
-            let stats = current
-                .index_stats
-                .get(&index.name)
-                .copied()
-                .unwrap_or_default();
-            match index.kind {
-                IndexKind::Local => index_stats.insert(index.name.clone(), stats),
-                IndexKind::Global if !backfilling.contains(&index.name) => {
-                    gsi_stats.insert(index.name.clone(), stats)
-                }
-                IndexKind::Global => None,
-            };
-        }
-        let table = Arc::new(Table {
-            name: name.to_owned(),
-            table_id,
-            dir: dir.to_owned(),
-            io,
-            config,
-            log,
-            shape: RwLock::new(Arc::new(shape)),
-            trees: RwLock::new(Trees {
-                table: table_tree,
-                indexes: index_trees,
-            }),
-            writer: Mutex::new(WriterState {
-                stats: current.stats,
-                index_stats,
-                collections: HashMap::new(),
-                pending: VecDeque::new(),
-                overlay: HashMap::new(),
-                installed_lsn: current.lsn,
-            }),
-            gsi: Mutex::new(GsiState {
-                applied_lsn: current.lsn,
-                queued_lsn: current.lsn,
-                stats: gsi_stats,
-                ..GsiState::default()
-            }),
-            gsi_changed: Condvar::new(),
-            jobs: Mutex::new(JobState {
-                backfills: backfilling.into_iter().collect(),
-                ..JobState::default()
-            }),
-            jobs_changed: Condvar::new(),
-            current: Mutex::new(current),
-            events,
-            checkpoint_lock: Mutex::new(()),
-            threads: Mutex::new(Vec::new()),
-        });
-        table.replay()?;
-        if table.config.background {
-            table.start_threads()?;
-        }
-        Ok(table)
-    }
-
-    /// Applies the log after the checkpoint to the memtable, the LSIs and the GSIs.
-    fn replay(&self) -> Result<()> {
-        let from = lock(&self.current).lsn + 1;
-        let last = self.log.last_lsn();
-        if last < from {
-            return Ok(());
-        }
-        let shape = self.shape();
-        let mut writer = lock(&self.writer);
-        for record in self.log.read_from(from)? {
-            let record = record?;
-            let new = match record.record_type {
-                RecordType::Put => Some(decode_item(&record.value)?),
-                RecordType::Delete => None,
-                RecordType::Skippable(_) => continue,
-            };
-            let old = self.trees_snapshot().table.get(&record.key)?;
-            let old = old.map(|bytes| decode_item(&bytes)).transpose()?;
-            let bytes: Value = match record.record_type {
-                RecordType::Put => Some(Arc::from(record.value)),
-                _ => None,
-            };
-            let work = self.install(
-                &shape,
-                &mut writer,
-                record.key,
-                old.map(Arc::new),
-                new.map(Arc::new),
-                bytes,
-                record.lsn,
-                record.timestamp_us,
-            );
-            if let Some(work) = work {
-                // Replay applies GSI changes inline: the applier starts caught up.
-                self.apply_gsi_work(&shape, &work);
-            }
-        }
-        writer.installed_lsn = last;
-        let mut gsi = lock(&self.gsi);
-        gsi.applied_lsn = last;
-        gsi.queued_lsn = last;
-        Ok(())
-    }
-
     pub(crate) fn start_threads(self: &Arc<Self>) -> Result<()> {
         let mut threads = lock(&self.threads);
         let applier = Arc::clone(self);
@@ -699,7 +475,7 @@ impl Table {
     /// Installs one durable change: the table delta, every LSI, the stats, and (returned) the
     /// work for the GSI applier if the table has GSIs.
     #[allow(clippy::too_many_arguments)]
-    fn install(
+    pub(crate) fn install(
         &self,
         shape: &Shape,
         writer: &mut WriterState,
@@ -1052,80 +828,5 @@ fn as_ref(bound: &Bound<Vec<u8>>) -> Bound<&[u8]> {
         Bound::Included(k) => Bound::Included(k.as_slice()),
         Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
         Bound::Unbounded => Bound::Unbounded,
-    }
-}
-
-/// A table as one request sees it: the table and its shape at the start of the request.
-#[derive(Debug)]
-pub struct TableHandle {
-    pub(crate) table: Arc<Table>,
-    pub(crate) shape: Arc<Shape>,
-}
-
-impl TableHandle {
-    pub fn new(table: Arc<Table>) -> TableHandle {
-        let shape = table.shape();
-        TableHandle { table, shape }
-    }
-}
-
-impl TableStore for TableHandle {
-    fn name(&self) -> &str {
-        &self.table.name
-    }
-
-    fn schema(&self) -> &TableSchema {
-        &self.shape.schema
-    }
-
-    fn write_schema(&self) -> std::borrow::Cow<'_, TableSchema> {
-        std::borrow::Cow::Borrowed(&self.shape.write_schema)
-    }
-
-    fn index(&self, name: &str) -> Option<(&IndexSchema, IndexReadState)> {
-        let index = self.shape.schema.index(name)?;
-        let state = if self.shape.backfilling.contains(name) {
-            IndexReadState::Backfilling
-        } else {
-            IndexReadState::Readable
-        };
-        Some((index, state))
-    }
-
-    fn get(&self, key: &[u8]) -> ddb_model::Result<Option<Item>> {
-        Ok(self.table.get(key)?)
-    }
-
-    fn apply(
-        &self,
-        key: &[u8],
-        decide: &mut dyn FnMut(Option<&Item>) -> ddb_model::Result<Change>,
-    ) -> ddb_model::Result<Option<Item>> {
-        Ok(self.table.apply_one(&self.shape, key, decide)?)
-    }
-
-    fn apply_batch(&self, changes: Vec<(Vec<u8>, Change)>) -> ddb_model::Result<()> {
-        Ok(self.table.apply_many(&self.shape, changes)?)
-    }
-
-    fn range<'a>(
-        &'a self,
-        index: Option<&str>,
-        lower: Bound<&[u8]>,
-        upper: Bound<&[u8]>,
-        forward: bool,
-    ) -> ddb_model::Result<crate::store::Entries<'a>> {
-        if let Some(name) = index
-            && self.shape.backfilling.contains(name)
-        {
-            return Err(DdbError::validation(format!(
-                "Cannot read from backfilling global secondary index: {name}"
-            )));
-        }
-        let range = self.table.range(index, lower, upper, forward)?;
-        Ok(Box::new(range.map(|entry| {
-            let (key, bytes) = entry?;
-            Ok((key, decode_item(&bytes)?))
-        })))
     }
 }
