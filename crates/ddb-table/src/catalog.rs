@@ -43,6 +43,21 @@ pub struct TableEntry {
     /// State of every GSI in `definition`, by name.
     #[serde(default)]
     pub gsis: BTreeMap<String, GsiState>,
+    /// Point-in-time recovery, when enabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pitr: Option<PitrSettings>,
+    /// Scheduled backups, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_schedule: Option<crate::backups::BackupSchedule>,
+}
+
+/// A table's point-in-time recovery settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PitrSettings {
+    /// 1–35.
+    pub recovery_period_in_days: u32,
+    /// When PITR was last enabled (ms since the epoch): the window never starts before it.
+    pub enabled_at_ms: u64,
 }
 
 impl TableEntry {

@@ -29,6 +29,7 @@ use crate::error::{Error, Result};
 use crate::files;
 use crate::index;
 use crate::layers::{Base, SharedDelta, Tree};
+use crate::retention::{RetainedSnapshot, pitr_keep};
 use crate::state_file;
 use crate::table::{Current, Shape, Stats, Table, lock};
 
@@ -90,6 +91,7 @@ impl Table {
         let shape = self.shape();
         let changed = cut > current.lsn;
         let stats = writer.stats;
+        let last_commit_us = writer.last_commit_us.max(current.last_commit_us);
         let lsi_stats = writer.index_stats.clone();
         let active_gsis: Vec<String> = shape
             .gsis()
@@ -219,7 +221,15 @@ impl Table {
             index_stats.insert(index.name.clone(), stats.copied().unwrap_or_default());
         }
 
-        // 4. Commit.
+        // 4. Commit, with the snapshots the PITR window keeps.
+        let now_ms = self.config.clock.now_us() / 1000;
+        let mut candidates = current.retained.clone();
+        candidates.push(RetainedSnapshot {
+            lsn: current.lsn,
+            time_ms: current.time_ms,
+        });
+        let pitr = lock(&self.retention).pitr;
+        let retained: Vec<RetainedSnapshot> = pitr_keep(pitr, now_ms, candidates);
         let next = Current {
             format: crate::table::CURRENT_FORMAT,
             lsn: cut,
@@ -227,6 +237,9 @@ impl Table {
             indexes: index_names.clone(),
             stats,
             index_stats,
+            time_ms: now_ms,
+            retained: retained.clone(),
+            last_commit_us,
         };
         state_file::publish(&*self.io, &self.dir, files::CURRENT_FILE, &next)?;
         *lock(&self.current) = next;
@@ -241,10 +254,31 @@ impl Table {
                 Arc::new(Base::open(Arc::clone(&self.io), dir)?),
             );
         }
+        // The holds are read under the same lock as the swap: a backup that took the old base
+        // registered its hold before, one that did not sees the new base.
+        let mut retention = lock(&self.retention);
         {
             let mut trees = self.trees_mut();
             let frozen = trees.table.frozen.len();
-            trees.table.swap_base(Some(table_base), frozen);
+            let old = trees.table.swap_base_keeping_old(Some(table_base), frozen);
+            if let Some(old) = old {
+                if retained.iter().any(|r| r.lsn == old.lsn) {
+                    retention.retained.insert(old.lsn, old);
+                } else {
+                    old.mark_obsolete();
+                }
+            }
+            let let_go: Vec<u64> = retention
+                .retained
+                .keys()
+                .copied()
+                .filter(|lsn| !retained.iter().any(|r| r.lsn == *lsn))
+                .collect();
+            for lsn in let_go {
+                if let Some(base) = retention.retained.remove(&lsn) {
+                    base.mark_obsolete();
+                }
+            }
             for (name, base) in index_bases {
                 if let Some(tree) = trees.indexes.get_mut(&name) {
                     let frozen = tree.frozen.len();
@@ -252,8 +286,10 @@ impl Table {
                 }
             }
         }
+        let keep_from = retention.log_keep_from(cut, &retained);
+        drop(retention);
         lock(&self.gsi).frozen_at = None;
-        let deleted = self.log.delete_segments_below(cut + 1)?;
+        let deleted = self.log.delete_segments_below(keep_from)?;
         Ok(CheckpointReport {
             lsn: cut,
             published: true,

@@ -17,6 +17,7 @@ use ddb_model::{AttributeDefinition, DdbError, ErrorKind, Result as DdbResult};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::backups::{BackupEntry, BackupOptions, BackupService, BackupStatus, BackupsState};
 use crate::catalog::{CatalogStore, GsiState, TableEntry};
 use crate::checkpoint::CheckpointReport;
 use crate::error::{Error, Result};
@@ -36,6 +37,8 @@ pub struct DatabaseOptions {
     pub read_only: bool,
     /// Tunables of every table.
     pub table: TableConfig,
+    /// How backups are built.
+    pub backup: BackupOptions,
 }
 
 /// What [`Database::wait`] waits for (the `aws dynamodb wait` conditions, and GSI catch-up).
@@ -51,6 +54,8 @@ pub enum WaitFor {
     GsiCaughtUp {
         table: String,
     },
+    /// The backup with this ARN is AVAILABLE.
+    BackupAvailable(String),
 }
 
 /// An open database directory.
@@ -60,9 +65,10 @@ pub struct Database {
     io: Arc<dyn Io>,
     options: DatabaseOptions,
     _lock: Option<DirLock>,
-    catalog: Arc<CatalogStore>,
-    tables: Mutex<BTreeMap<String, Arc<Table>>>,
+    pub(crate) catalog: Arc<CatalogStore>,
+    pub(crate) tables: Arc<Mutex<BTreeMap<String, Arc<Table>>>>,
     events: Arc<Events>,
+    pub(crate) backups: Arc<BackupService>,
 }
 
 #[derive(Debug)]
@@ -178,34 +184,60 @@ impl Database {
         let events = Arc::new(Events {
             catalog: Arc::clone(&catalog),
         });
+        let tables = Arc::new(Mutex::new(BTreeMap::new()));
+        let backups = Arc::new(BackupService {
+            io: Arc::clone(&io),
+            root: dir.to_owned(),
+            catalog: Arc::clone(&catalog),
+            tables: Arc::clone(&tables),
+            config: options.table.clone(),
+            options: options.backup.clone(),
+            state: Mutex::new(BackupsState::default()),
+            changed: std::sync::Condvar::new(),
+            worker: Mutex::new(None),
+            control: Mutex::new(()),
+        });
         let db = Database {
             root: dir.to_owned(),
             io,
             options,
             _lock: lock,
             catalog,
-            tables: Mutex::new(BTreeMap::new()),
+            tables,
             events,
+            backups,
         };
-        if !db.options.read_only {
+        if db.options.read_only {
+            if db.io.exists(&crate::backups::backups_dir(&db.root))? {
+                db.backups.load_read_only()?;
+            }
+        } else {
             db.recover()?;
+            db.backups.start()?;
         }
         Ok(Arc::new(db))
     }
 
     fn recover(&self) -> Result<()> {
         files::remove_publish_temps(&*self.io, &self.root)?;
+        // Backups first: unfinished jobs hold files their tables must keep.
+        let jobs = self.backups.load()?;
         let entries: Vec<TableEntry> = self.catalog.lock().tables.values().cloned().collect();
         for entry in entries {
             let name = entry.definition.table_name.clone();
+            let holds = BackupService::holds_of(&jobs, &entry.id);
             match entry.status {
-                TableStatus::Deleting => self.finish_delete(&name, &entry.id)?,
+                // The SYSTEM backup of a table being deleted finishes first; its job deletes
+                // the table.
+                TableStatus::Deleting if holds.is_empty() => {
+                    self.finish_delete(&name, &entry.id)?;
+                }
                 TableStatus::Creating => {
-                    self.open_table(&entry)?;
+                    self.open_table(&entry, holds)?;
                     self.set_status(&name, TableStatus::Active)?;
                 }
                 _ => {
-                    self.open_table(&entry)?;
+                    self.open_table(&entry, holds)?;
                 }
             }
         }
@@ -232,7 +264,11 @@ impl Database {
         Ok(())
     }
 
-    fn open_table(&self, entry: &TableEntry) -> Result<Arc<Table>> {
+    fn open_table(
+        &self,
+        entry: &TableEntry,
+        holds: BTreeMap<String, (u64, u64)>,
+    ) -> Result<Arc<Table>> {
         let schema = entry.definition.validate()?;
         let backfilling: BTreeSet<String> = entry
             .gsis
@@ -250,6 +286,8 @@ impl Database {
                 schema,
                 backfilling,
                 config: self.options.table.clone(),
+                holds,
+                pitr: entry.pitr.as_ref().map(crate::catalog::PitrSettings::policy),
             },
             Arc::clone(&self.events) as Arc<dyn TableEvents>,
         )?;
@@ -267,14 +305,14 @@ impl Database {
     }
 
     fn finish_delete(&self, name: &str, id: &str) -> Result<()> {
-        if let Some(table) = lock(&self.tables).remove(name) {
-            table.shutdown();
-        }
-        files::remove_dir_all(&*self.io, &files::table_dir(&self.root, id))?;
-        self.catalog.update(|catalog| {
-            catalog.tables.remove(name);
-            Ok(())
-        })
+        finish_table_delete(
+            &*self.io,
+            &self.root,
+            &self.catalog,
+            &self.tables,
+            name,
+            id,
+        )
     }
 
     /// The directory the database lives in.
@@ -301,6 +339,15 @@ impl Database {
             "ListTables" => self.list_tables(request),
             "DeleteTable" => self.delete_table(request),
             "UpdateTable" => self.update_table(request),
+            "CreateBackup" => self.create_backup(request),
+            "DescribeBackup" => self.describe_backup(request),
+            "ListBackups" => self.list_backups(request),
+            "DeleteBackup" => self.delete_backup(request),
+            "UpdateContinuousBackups" => self.update_continuous_backups(request),
+            "DescribeContinuousBackups" => self.describe_continuous_backups(request),
+            "PutBackupSchedule" => self.put_backup_schedule(request),
+            "DescribeBackupSchedule" => self.describe_backup_schedule(request),
+            "DeleteBackupSchedule" => self.delete_backup_schedule(request),
             _ => {
                 if self.options.read_only {
                     return Err(DdbError::validation(
@@ -317,6 +364,19 @@ impl Database {
     }
 
     fn describe(&self, entry: &TableEntry) -> DdbResult<TableDescription> {
+        describe_entry(&*self.io, &self.root, &self.tables, entry)
+    }
+}
+
+/// The TableDescription of `entry`, with live counts where the table is open (else those of
+/// its last checkpoint).
+pub(crate) fn describe_entry(
+    io: &dyn Io,
+    root: &Path,
+    tables: &Mutex<BTreeMap<String, Arc<Table>>>,
+    entry: &TableEntry,
+) -> DdbResult<TableDescription> {
+    {
         let schema = entry.definition.validate()?;
         let mut description = describe_new_table(
             &entry.definition,
@@ -326,16 +386,10 @@ impl Database {
             entry.creation_date_time,
         );
         description.table_status = entry.status;
-        let table = lock(&self.tables)
-            .get(&entry.definition.table_name)
-            .cloned();
+        let table = lock(tables).get(&entry.definition.table_name).cloned();
         // Open read-only, the tables are not opened: counts are those of the last checkpoint.
         let checkpointed: Option<crate::table::Current> = if table.is_none() {
-            crate::state_file::load(
-                &*self.io,
-                &files::table_dir(&self.root, &entry.id),
-                files::CURRENT_FILE,
-            )
+            crate::state_file::load(io, &files::table_dir(root, &entry.id), files::CURRENT_FILE)
             .ok()
             .flatten()
         } else {
@@ -372,6 +426,28 @@ impl Database {
         }
         Ok(description)
     }
+}
+
+/// Removes a DELETING table: its files, then its catalog record.
+pub(crate) fn finish_table_delete(
+    io: &dyn Io,
+    root: &Path,
+    catalog: &CatalogStore,
+    tables: &Mutex<BTreeMap<String, Arc<Table>>>,
+    name: &str,
+    id: &str,
+) -> Result<()> {
+    if let Some(table) = lock(tables).remove(name) {
+        table.shutdown();
+    }
+    files::remove_dir_all(io, &files::table_dir(root, id))?;
+    catalog.update(|catalog| {
+        catalog.tables.remove(name);
+        Ok(())
+    })
+}
+
+impl Database {
 
     fn description_json(&self, description: &TableDescription) -> DdbResult<Value> {
         serde_json::to_value(description)
@@ -414,6 +490,8 @@ impl Database {
             definition: input,
             creation_date_time: now_seconds(),
             table_arn: table_arn(&name),
+            pitr: None,
+            backup_schedule: None,
         };
         self.catalog.update(|catalog| {
             if catalog.tables.contains_key(&name) {
@@ -432,7 +510,7 @@ impl Database {
                 gsi.index_status = IndexStatus::Creating;
             }
         }
-        self.open_table(&entry)?;
+        self.open_table(&entry, BTreeMap::new())?;
         self.set_status(&name, TableStatus::Active)?;
         Ok(serde_json::json!({ "TableDescription": self.description_json(&description)? }))
     }
@@ -513,10 +591,34 @@ impl Database {
                  Disable deletion protection first.",
             ));
         }
+        let control = lock(&self.backups.control);
+        if self.backups.table_busy(&entry.id) {
+            return Err(DdbError::new(
+                ErrorKind::ResourceInUse,
+                format!(
+                    "Attempt to change a resource which is still in use: Table is being backed                      up: {name}"
+                ),
+            ));
+        }
         let mut description = self.describe(&entry)?;
         description.table_status = TableStatus::Deleting;
         self.set_status(&name, TableStatus::Deleting)?;
-        self.finish_delete(&name, &entry.id)?;
+        drop(control);
+        if entry.pitr.is_some() {
+            // DynamoDB keeps a SYSTEM backup of a table deleted with PITR on; its job deletes
+            // the table once the backup is AVAILABLE.
+            let now = crate::backups::ops::now_ms();
+            self.backups.create(
+                &name,
+                &format!("{name}{}", crate::backups::DELETED_TABLE_SUFFIX),
+                "SYSTEM",
+                None,
+                true,
+                Some(now + crate::backups::SYSTEM_BACKUP_RETENTION_MS),
+            )?;
+        } else {
+            self.finish_delete(&name, &entry.id)?;
+        }
         Ok(serde_json::json!({ "TableDescription": self.description_json(&description)? }))
     }
 
@@ -739,7 +841,7 @@ impl Database {
         Ok(serde_json::json!({ "TableDescription": self.description_json(&description)? }))
     }
 
-    fn check_writable(&self) -> DdbResult<()> {
+    pub(crate) fn check_writable(&self) -> DdbResult<()> {
         if self.options.read_only {
             return Err(DdbError::validation(
                 "the database is open read-only: only ListTables and DescribeTable run",
@@ -778,6 +880,15 @@ impl Database {
                         .and_then(|e| e.gsis.get(index))
                         .is_some_and(|s| s.status == IndexStatus::Active)
                 }))
+            }
+            WaitFor::BackupAvailable(arn) => {
+                let entry = self.backups.entry_by_arn(arn)?;
+                Ok(self.backups.wait_until(deadline, |state| {
+                    state
+                        .entries
+                        .get(&entry.id)
+                        .is_none_or(|e| e.status == BackupStatus::Available)
+                }) && self.backups.entry_by_arn(arn).is_ok())
             }
             WaitFor::GsiCaughtUp { table } => {
                 let handle = lock(&self.tables)
@@ -835,8 +946,40 @@ impl Database {
     }
 }
 
+impl Database {
+    /// Runs queued backup jobs and due scheduled work now (configurations without background
+    /// threads; with them, the worker does this).
+    pub fn run_backup_jobs(&self) -> DdbResult<()> {
+        self.check_writable()?;
+        Ok(self.backups.run_pending()?)
+    }
+
+    /// Runs the scheduled backup work (due schedules, retention, expiry) as if the time were
+    /// `now_ms` (tools and tests; the worker runs it every second with the real time).
+    pub fn run_scheduled_at(&self, now_ms: u64) -> DdbResult<()> {
+        self.check_writable()?;
+        Ok(self.backups.tick(now_ms)?)
+    }
+
+    /// The backup with this ARN (status, directory, marker).
+    pub fn backup(&self, arn: &str) -> DdbResult<BackupEntry> {
+        self.backups.entry_by_arn(arn)
+    }
+
+    /// Marks a backup as being read by a restore: DeleteBackup answers BackupInUseException
+    /// until [`Database::end_backup_read`].
+    pub fn begin_backup_read(&self, arn: &str) -> DdbResult<BackupEntry> {
+        self.backups.pin_for_restore(arn)
+    }
+
+    pub fn end_backup_read(&self, arn: &str) {
+        self.backups.unpin(arn);
+    }
+}
+
 impl Drop for Database {
     fn drop(&mut self) {
+        self.backups.shutdown();
         let tables: Vec<Arc<Table>> = lock(&self.tables).values().cloned().collect();
         for table in tables {
             table.shutdown();

@@ -20,6 +20,8 @@ pub enum Error {
     Snapshot(#[from] ddb_snapshot::SnapshotError),
     #[error(transparent)]
     Merge(#[from] ddb_merge::MergeError),
+    #[error(transparent)]
+    Backup(#[from] ddb_backup::BackupError),
     /// A catalog or table state file that does not load.
     #[error("{path}: {message}")]
     Corrupt { path: PathBuf, message: String },

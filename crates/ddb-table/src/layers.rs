@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::ops::Bound;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
@@ -150,6 +150,11 @@ impl Base {
         })
     }
 
+    /// The snapshot directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     pub fn mark_obsolete(&self) {
         self.obsolete.store(true, Ordering::Release);
     }
@@ -206,14 +211,26 @@ impl Tree {
     /// Replaces the base with `base` and drops the `frozen` oldest frozen deltas it now
     /// contains.
     pub fn swap_base(&mut self, base: Option<Arc<Base>>, frozen: usize) {
-        if let Some(old) = &self.base
-            && base.as_ref().is_none_or(|new| !Arc::ptr_eq(old, new))
-        {
+        if let Some(old) = self.swap_base_keeping_old(base, frozen) {
             old.mark_obsolete();
         }
+    }
+
+    /// Like [`Tree::swap_base`], but returns the replaced base instead of marking it obsolete
+    /// (for a snapshot that is kept after it stops being current).
+    pub fn swap_base_keeping_old(
+        &mut self,
+        base: Option<Arc<Base>>,
+        frozen: usize,
+    ) -> Option<Arc<Base>> {
+        let old = self
+            .base
+            .take()
+            .filter(|old| base.as_ref().is_none_or(|new| !Arc::ptr_eq(old, new)));
         self.base = base;
         let frozen = frozen.min(self.frozen.len());
         self.frozen.drain(..frozen);
+        old
     }
 
     /// In-memory bytes of every delta.

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod backups;
 pub mod catalog;
 pub mod checkpoint;
 pub mod db;
@@ -14,6 +15,7 @@ pub mod handle;
 pub mod index;
 pub mod layers;
 mod recovery;
+pub mod retention;
 pub mod state_file;
 pub mod store;
 pub mod table;

@@ -12,6 +12,7 @@ use ddb_model::{IndexKind, TableSchema};
 use crate::error::{Error, Result};
 use crate::files;
 use crate::layers::{Base, Tree, Value};
+use crate::retention::{Hold, PitrPolicy, Retention};
 use crate::state_file;
 use crate::table::{
     CURRENT_FORMAT, Current, GsiState, JobState, Shape, Table, TableConfig, TableEvents, Trees,
@@ -29,6 +30,10 @@ pub(crate) struct TableSpec {
     /// GSIs whose backfill is not finished: rebuilt from scratch.
     pub backfilling: BTreeSet<String>,
     pub config: TableConfig,
+    /// Holds of unfinished backup jobs: job id → (snapshot LSN, marker LSN), re-taken before
+    /// anything can trim the log or remove a snapshot.
+    pub holds: BTreeMap<String, (u64, u64)>,
+    pub pitr: Option<PitrPolicy>,
 }
 
 impl Table {
@@ -44,6 +49,8 @@ impl Table {
             schema,
             backfilling,
             config,
+            holds,
+            pitr,
         } = spec;
         let (dir, name) = (dir.as_path(), name.as_str());
         io.create_dir_all(dir)?;
@@ -64,11 +71,28 @@ impl Table {
         // Files of interrupted checkpoints, of indexes dropped or still being built, and
         // leftover work files go first.
         let checkpoint_dir = files::checkpoint_dir(dir, current.lsn);
+        // Older snapshots kept for the PITR window or held by backup jobs: their table part.
+        let kept: BTreeSet<u64> = current
+            .retained
+            .iter()
+            .map(|r| r.lsn)
+            .chain(holds.values().map(|(lsn, _)| *lsn))
+            .filter(|lsn| *lsn != 0 && *lsn != current.lsn)
+            .collect();
         for entry in io.read_dir(dir)? {
             let Some(entry) = entry.to_str() else {
                 continue;
             };
-            if files::parse_checkpoint_name(entry).is_some_and(|lsn| lsn != current.lsn) {
+            let Some(lsn) = files::parse_checkpoint_name(entry) else {
+                continue;
+            };
+            if kept.contains(&lsn) {
+                for sub in io.read_dir(&dir.join(entry))? {
+                    if sub.to_str() != Some("table") {
+                        files::remove_dir_all(&*io, &dir.join(entry).join(sub))?;
+                    }
+                }
+            } else if lsn != current.lsn {
                 files::remove_dir_all(&*io, &dir.join(entry))?;
             }
         }
@@ -153,6 +177,55 @@ impl Table {
                 IndexKind::Global => None,
             };
         }
+        let mut retention = Retention {
+            pitr,
+            ..Retention::default()
+        };
+        for lsn in &kept {
+            let snapshot = base(files::table_snapshot_dir(&files::checkpoint_dir(dir, *lsn)))?;
+            if current.retained.iter().any(|r| r.lsn == *lsn) {
+                retention.retained.insert(*lsn, snapshot);
+            } else {
+                // Held only by a job: removed once the job lets go.
+                snapshot.mark_obsolete();
+                for (id, (held, marker)) in &holds {
+                    if held == lsn {
+                        retention.holds.insert(
+                            id.clone(),
+                            Hold {
+                                snapshot: Some(Arc::clone(&snapshot)),
+                                marker_lsn: *marker,
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        for (id, (held, marker)) in &holds {
+            if retention.holds.contains_key(id) {
+                continue;
+            }
+            let snapshot = if *held == 0 {
+                None
+            } else if *held == current.lsn {
+                table_tree.base.clone()
+            } else {
+                retention.retained.get(held).cloned()
+            };
+            if *held != 0 && snapshot.is_none() {
+                return Err(Error::Corrupt {
+                    path: files::checkpoint_dir(dir, *held),
+                    message: format!("backup job {id} needs the snapshot at LSN {held}"),
+                });
+            }
+            retention.holds.insert(
+                id.clone(),
+                Hold {
+                    snapshot,
+                    marker_lsn: *marker,
+                },
+            );
+        }
         let table = Arc::new(Table {
             name: name.to_owned(),
             table_id,
@@ -172,6 +245,7 @@ impl Table {
                 pending: VecDeque::new(),
                 overlay: HashMap::new(),
                 installed_lsn: current.lsn,
+                last_commit_us: current.last_commit_us,
             }),
             gsi: Mutex::new(GsiState {
                 applied_lsn: current.lsn,
@@ -188,6 +262,7 @@ impl Table {
             current: Mutex::new(current),
             events,
             checkpoint_lock: Mutex::new(()),
+            retention: Mutex::new(retention),
             threads: Mutex::new(Vec::new()),
         });
         table.replay()?;

@@ -104,6 +104,21 @@ pub struct Current {
     pub indexes: BTreeSet<String>,
     pub stats: Stats,
     pub index_stats: BTreeMap<String, Stats>,
+    /// Wall time of the cut, ms since the epoch (0 in files written before it was recorded:
+    /// treated as older than any PITR window start, which is safe).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub time_ms: u64,
+    /// Older snapshots kept for the point-in-time recovery window (`ckpt-<lsn>/table`), oldest
+    /// first; see [`crate::retention`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retained: Vec<crate::retention::RetainedSnapshot>,
+    /// Commit time (µs) of the last change at or before the cut (0: unknown).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub last_commit_us: u64,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 /// The table's index layout at one moment. Replaced (never mutated) when an index is added or
@@ -180,6 +195,8 @@ pub(crate) struct WriterState {
     pub overlay: HashMap<Vec<u8>, (u64, Option<Arc<Item>>)>,
     /// Every change up to this LSN is installed.
     pub installed_lsn: u64,
+    /// Commit time (µs) of the last installed change.
+    pub last_commit_us: u64,
 }
 
 /// A change of one key: the key, the item before and the item after (`None`: absent).
@@ -281,6 +298,8 @@ pub struct Table {
     pub(crate) events: Arc<dyn TableEvents>,
     /// Checkpoints and backfills run one at a time.
     pub(crate) checkpoint_lock: Mutex<()>,
+    /// Backup holds and PITR snapshots (see [`crate::retention`]).
+    pub(crate) retention: Mutex<crate::retention::Retention>,
     pub(crate) threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -342,6 +361,11 @@ impl Table {
         for thread in threads {
             let _ = thread.join();
         }
+    }
+
+    /// The table id as the catalog writes it (32 lowercase hex digits).
+    pub fn id_hex(&self) -> String {
+        self.table_id.iter().map(|b| format!("{b:02x}")).collect()
     }
 
     pub fn name(&self) -> &str {
@@ -488,6 +512,7 @@ impl Table {
     ) -> Option<Work> {
         writer.stats.add(old.as_deref(), -1);
         writer.stats.add(new.as_deref(), 1);
+        writer.last_commit_us = writer.last_commit_us.max(timestamp_us);
         let mut lsi_changes = Vec::new();
         for lsi in shape.lsis() {
             let (delete, put) = index::changes(&shape.schema, lsi, old.as_deref(), new.as_deref());

@@ -68,6 +68,7 @@ fn options(io: Arc<dyn Io>) -> DatabaseOptions {
             log_segment_bytes: 6 << 10,
             ..TableConfig::default()
         },
+        backup: ddb_table::backups::BackupOptions::default(),
     }
 }
 

@@ -1,0 +1,214 @@
+//! Scheduled backups with retention (DynamoDB needs an external scheduler for this; here the
+//! database's backup worker runs them while the database is open).
+//!
+//! A table has at most one schedule, stored in the catalog: an interval or a daily UTC time, a
+//! name prefix, and retention by count and/or age. A run is due when the next scheduled time
+//! after the last run has passed; a database closed over several due times takes one backup
+//! on open, not one per missed time. Retention deletes only AVAILABLE USER backups that this
+//! schedule made (recorded in each backup's source facts as `Schedule.Id`), never others.
+
+use serde::{Deserialize, Serialize};
+
+use super::{BackupService, BackupStatus, lock_state};
+use crate::error::Result;
+
+const DAY_MS: u64 = 86_400_000;
+
+/// A table's backup schedule (catalog record).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct BackupSchedule {
+    /// Identifies the schedule's backups; new on every put.
+    pub id: String,
+    /// Run every this many seconds (≥ 60), or
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval_seconds: Option<u64>,
+    /// at this UTC time of day, `HH:MM`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily_at: Option<String>,
+    /// Backups are named `<prefix>-<YYYYMMDDTHHMMSSZ>`.
+    pub name_prefix: String,
+    /// Keep at most this many of the schedule's backups (newest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_last: Option<u32>,
+    /// Delete the schedule's backups older than this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age_days: Option<u32>,
+    /// When the schedule was put, ms since the epoch.
+    pub created_ms: u64,
+    /// The last run, ms since the epoch (0: none yet).
+    #[serde(default)]
+    pub last_run_ms: u64,
+}
+
+impl BackupSchedule {
+    /// Minutes after midnight UTC of `daily_at`, if it is a valid `HH:MM`.
+    pub fn daily_minutes(text: &str) -> Option<u64> {
+        let (h, m) = text.split_once(':')?;
+        if h.len() != 2 || m.len() != 2 {
+            return None;
+        }
+        let h: u64 = h.parse().ok()?;
+        let m: u64 = m.parse().ok()?;
+        (h < 24 && m < 60).then_some(h * 60 + m)
+    }
+
+    /// The first scheduled time strictly after `after_ms`.
+    pub fn next_after(&self, after_ms: u64) -> Option<u64> {
+        if let Some(interval) = self.interval_seconds {
+            let step = interval.checked_mul(1000)?.max(1);
+            // Times are created + k·step.
+            let since = after_ms.saturating_sub(self.created_ms);
+            let k = since / step + 1;
+            return self.created_ms.checked_add(k.checked_mul(step)?);
+        }
+        let minutes = Self::daily_minutes(self.daily_at.as_deref()?)?;
+        let offset = minutes * 60_000;
+        let day_start = after_ms / DAY_MS * DAY_MS;
+        let today = day_start + offset;
+        Some(if today > after_ms { today } else { today + DAY_MS })
+    }
+
+    /// Whether a run is due at `now_ms`.
+    pub fn due(&self, now_ms: u64) -> bool {
+        let from = if self.last_run_ms == 0 {
+            self.created_ms
+        } else {
+            self.last_run_ms
+        };
+        self.next_after(from).is_some_and(|next| next <= now_ms)
+    }
+}
+
+impl BackupService {
+    /// Periodic work: due scheduled backups, schedule retention, expired SYSTEM backups.
+    pub(crate) fn tick(&self, now_ms: u64) -> Result<()> {
+        let due: Vec<(String, BackupSchedule)> = self
+            .catalog
+            .lock()
+            .tables
+            .iter()
+            .filter(|(_, e)| e.status == ddb_model::table::TableStatus::Active)
+            .filter_map(|(name, e)| e.backup_schedule.clone().map(|s| (name.clone(), s)))
+            .collect();
+        for (table, schedule) in due {
+            if schedule.due(now_ms) {
+                let name = format!("{}-{}", schedule.name_prefix, compact_time(now_ms));
+                // Record the run first: a failure is not retried every second.
+                self.catalog.update(|catalog| {
+                    if let Some(entry) = catalog.tables.get_mut(&table)
+                        && let Some(s) = entry.backup_schedule.as_mut()
+                        && s.id == schedule.id
+                    {
+                        s.last_run_ms = now_ms;
+                    }
+                    Ok(())
+                })?;
+                if let Err(e) = self.create(&table, &name, "USER", Some(&schedule.id), false, None)
+                {
+                    eprintln!("ddb-table: scheduled backup of {table} failed: {e}");
+                }
+            }
+            self.apply_retention(&schedule, now_ms)?;
+        }
+        let expired: Vec<String> = lock_state(&self.state)
+            .entries
+            .values()
+            .filter(|e| {
+                e.status == BackupStatus::Available
+                    && e.readers == 0
+                    && e.expires_at_ms.is_some_and(|t| t <= now_ms)
+            })
+            .map(|e| e.id.clone())
+            .collect();
+        for id in expired {
+            self.delete(&id)?;
+        }
+        Ok(())
+    }
+
+    /// Deletes the schedule's AVAILABLE backups beyond its keep-last count or max age.
+    fn apply_retention(&self, schedule: &BackupSchedule, now_ms: u64) -> Result<()> {
+        let mine: Vec<(String, u64)> = lock_state(&self.state)
+            .entries
+            .values()
+            .filter(|e| {
+                e.status == BackupStatus::Available
+                    && e.readers == 0
+                    && e.identity.backup_type == "USER"
+                    && e.schedule_id() == Some(schedule.id.as_str())
+            })
+            .map(|e| (e.id.clone(), e.identity.request_time_ms))
+            .collect();
+        // Ids sort by creation time: newest last.
+        let keep = schedule
+            .keep_last
+            .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
+        let excess = mine.len().saturating_sub(keep);
+        for (index, (id, created)) in mine.iter().enumerate() {
+            let too_many = index < excess;
+            let too_old = schedule
+                .max_age_days
+                .is_some_and(|d| now_ms.saturating_sub(*created) > u64::from(d) * DAY_MS);
+            if too_many || too_old {
+                self.delete(id)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `YYYYMMDDTHHMMSSZ` (valid in backup names).
+pub fn compact_time(ms: u64) -> String {
+    let iso = super::ops::iso_time(ms);
+    // 2026-12-02T10:11:12.345Z → 20261202T101112Z
+    let digits: String = iso
+        .chars()
+        .take(19)
+        .filter(|c| c.is_ascii_digit() || *c == 'T')
+        .collect();
+    format!("{digits}Z")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schedule(interval: Option<u64>, daily: Option<&str>) -> BackupSchedule {
+        BackupSchedule {
+            id: "s".to_owned(),
+            interval_seconds: interval,
+            daily_at: daily.map(str::to_owned),
+            name_prefix: "nightly".to_owned(),
+            keep_last: None,
+            max_age_days: None,
+            created_ms: 1_000_000,
+            last_run_ms: 0,
+        }
+    }
+
+    #[test]
+    fn interval_runs_are_due_once_whatever_was_missed() {
+        let mut s = schedule(Some(60), None);
+        assert!(!s.due(1_000_000 + 59_999));
+        assert!(s.due(1_000_000 + 60_000));
+        // Closed for ten intervals: one run, then the next is an interval after it.
+        s.last_run_ms = 1_000_000 + 600_500;
+        assert!(!s.due(1_000_000 + 600_600));
+        assert_eq!(s.next_after(s.last_run_ms), Some(1_000_000 + 660_000));
+    }
+
+    #[test]
+    fn daily_time_is_utc_and_validated() {
+        assert_eq!(BackupSchedule::daily_minutes("03:30"), Some(210));
+        assert_eq!(BackupSchedule::daily_minutes("24:00"), None);
+        assert_eq!(BackupSchedule::daily_minutes("3:30"), None);
+        let s = schedule(None, Some("00:01"));
+        assert_eq!(s.next_after(DAY_MS * 10), Some(DAY_MS * 10 + 60_000));
+        assert_eq!(
+            s.next_after(DAY_MS * 10 + 60_000),
+            Some(DAY_MS * 11 + 60_000)
+        );
+        assert_eq!(compact_time(0), "19700101T000000Z");
+    }
+}
