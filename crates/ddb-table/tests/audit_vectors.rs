@@ -66,7 +66,11 @@ fn every_audit_vector_is_read_as_its_record_says() {
                 if expect == "torn" {
                     let torn = record["torn_offset"].as_u64().unwrap();
                     assert_eq!(report.torn_tail, Some(torn), "{name}");
-                    assert_eq!(after, bytes[..torn as usize], "{name}: truncated on open");
+                    assert_eq!(
+                        after,
+                        bytes[..usize::try_from(torn).unwrap()],
+                        "{name}: truncated on open"
+                    );
                 } else {
                     assert_eq!(report.torn_tail, None, "{name}");
                     assert_eq!(after, bytes, "{name}: untouched");
