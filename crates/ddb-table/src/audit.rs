@@ -483,10 +483,12 @@ impl AuditLog {
 
     /// The last record's `(seq, hash)`; `(0, 64 zeros)` before the first.
     pub fn head(&self) -> (u64, String) {
-        self.lock().map_or_else(
-            |_| (0, GENESIS_HASH.to_owned()),
-            |state| (state.seq, state.hash.clone()),
-        )
+        // A poisoned lock still holds the last durable head: appends update it only on success.
+        let state = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        (state.seq, state.hash.clone())
     }
 
     /// The file's path.
