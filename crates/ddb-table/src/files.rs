@@ -3,6 +3,7 @@
 //! ```text
 //! <root>/LOCK                          the owner's lock (pid inside)
 //! <root>/CATALOG                       tables and their definitions (state file)
+//! <root>/AUDIT                         the audit log of control-plane actions (crate::audit)
 //! <root>/tables/<table id>/log/        the table's log segments
 //! <root>/tables/<table id>/CURRENT     the last checkpoint (state file): its LSN and snapshots
 //! <root>/tables/<table id>/ckpt-<lsn>/table/          the table snapshot at <lsn>

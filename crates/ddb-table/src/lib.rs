@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod audit;
 pub mod backups;
 pub mod catalog;
 pub mod checkpoint;

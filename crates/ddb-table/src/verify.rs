@@ -1,12 +1,13 @@
 //! Verification and inspection of a database directory (`ddbfmt verify|inspect DIR`): the
 //! catalog, each table's `CURRENT`, log and checkpoint snapshots, and the facts that tie them
-//! together. Reads only; never takes the lock, never writes.
+//! together, and the audit log's hash chain. Reads only; never takes the lock, never writes.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ddb_io::Io;
 
+use crate::audit;
 use crate::catalog::{CATALOG_FORMAT, Catalog};
 use crate::files;
 use crate::state_file;
@@ -70,6 +71,17 @@ pub struct DatabaseReport {
     pub root: PathBuf,
     pub tables: Vec<TableReport>,
     pub findings: Vec<Finding>,
+    /// The audit log, if the directory has one and it could be read.
+    pub audit: Option<AuditSummary>,
+}
+
+/// The audit log's records and head (its problems are findings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditSummary {
+    pub path: PathBuf,
+    pub records: u64,
+    /// The last record's `(seq, hash)`.
+    pub head: (u64, String),
 }
 
 impl DatabaseReport {
@@ -131,7 +143,48 @@ pub fn verify_database(io: Arc<dyn Io>, root: &Path, deep: bool) -> DatabaseRepo
         verify_table(&io, &dir, deep, &mut table, &mut report.findings);
         report.tables.push(table);
     }
+    verify_audit(&*io, root, &mut report);
     report
+}
+
+/// The audit log's hash chain (a missing file is a database without records yet).
+fn verify_audit(io: &dyn Io, root: &Path, report: &mut DatabaseReport) {
+    let path = root.join(audit::AUDIT_FILE);
+    if !io.exists(&path).unwrap_or(true) {
+        return;
+    }
+    let audit = match audit::read(io, &path) {
+        Ok(audit) => audit,
+        Err(e) => {
+            report.findings.push(Finding {
+                path,
+                message: message_of(&e),
+                recoverable: false,
+            });
+            return;
+        }
+    };
+    for problem in &audit.problems {
+        report.findings.push(Finding {
+            path: path.clone(),
+            message: problem.clone(),
+            recoverable: false,
+        });
+    }
+    if let Some(offset) = audit.torn_tail {
+        report.findings.push(Finding {
+            path: path.clone(),
+            message: format!(
+                "byte {offset}: torn tail (an interrupted append, truncated when the database is opened)"
+            ),
+            recoverable: true,
+        });
+    }
+    report.audit = Some(AuditSummary {
+        path,
+        records: u64::try_from(audit.records.len()).unwrap_or(u64::MAX),
+        head: audit.head(),
+    });
 }
 
 fn verify_table(

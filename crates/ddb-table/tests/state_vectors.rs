@@ -31,6 +31,10 @@ fn every_vector_is_read_as_its_record_says() {
         .collect();
     names.sort();
     for path in &names {
+        if path.is_dir() {
+            // `audit/`: the audit log's vectors (tests/audit_vectors.rs).
+            continue;
+        }
         match path.extension().and_then(|e| e.to_str()) {
             Some("json") => {}
             Some("state") => {

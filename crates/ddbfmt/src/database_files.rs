@@ -53,6 +53,11 @@ fn report_json(report: &DatabaseReport) -> Value {
                 "files": s.files, "rows": s.rows,
             })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
+        "audit": report.audit.as_ref().map(|a| json!({
+            "path": a.path.display().to_string(),
+            "records": a.records,
+            "head": format!("{}:{}", a.head.0, a.head.1),
+        })),
         "findings": report.findings.iter().map(|f| json!({
             "path": f.path.display().to_string(),
             "message": f.message,
@@ -88,6 +93,16 @@ fn write_report(out: &mut dyn Write, report: &DatabaseReport, deep: bool) -> std
             )?;
         }
     }
+    if let Some(audit) = &report.audit {
+        writeln!(
+            out,
+            "audit log {}: {} record(s), head {}:{}",
+            audit.path.display(),
+            audit.records,
+            audit.head.0,
+            audit.head.1
+        )?;
+    }
     for finding in &report.findings {
         let what = if finding.recoverable {
             "recoverable"
@@ -97,9 +112,9 @@ fn write_report(out: &mut dyn Write, report: &DatabaseReport, deep: bool) -> std
         writeln!(out, "{what}: {finding}")?;
     }
     let checked = if deep {
-        "catalog, CURRENT files, every log frame and every snapshot block checked"
+        "catalog, CURRENT files, every log frame, every snapshot block and the audit log checked"
     } else {
-        "catalog, CURRENT files, log segments, snapshot manifests and file hashes checked"
+        "catalog, CURRENT files, log segments, snapshot manifests, file hashes and the audit log checked"
     };
     if report.is_sound() {
         writeln!(

@@ -4,6 +4,7 @@
 //! Architecture invariant: the CLI holds no storage logic of its own; each command parses its
 //! arguments, calls the library crates and prints their results.
 
+mod audit;
 pub mod aws;
 mod database_files;
 mod demo;
@@ -57,6 +58,9 @@ enum Command {
     Load(aws::LoadArgs),
     /// Checkpoint a table now: merge its logged changes into a new snapshot.
     Checkpoint(aws::CheckpointArgs),
+    /// List the audit log of control-plane actions (`<data-dir>/AUDIT`), or with --verify check
+    /// its hash chain: exit 0 if sound, 1 if damaged, 2 if unusable. Reads only; takes no lock.
+    Audit(audit::AuditArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -139,6 +143,11 @@ pub fn run(
         Command::Load(args) => ExitCode::from(aws::run_load(&cli.data_dir, &args, stdout, stderr)),
         Command::Checkpoint(args) => {
             ExitCode::from(aws::run_checkpoint(&cli.data_dir, &args, stdout, stderr))
+        }
+        Command::Audit(args) => {
+            let result =
+                io_for_tools().and_then(|io| audit::run(&io, &cli.data_dir, &args, stdout, stderr));
+            tool_exit(result, stderr)
         }
     }
 }
