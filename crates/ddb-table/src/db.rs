@@ -98,6 +98,18 @@ impl TableEvents for Events {
     }
 }
 
+/// The control-plane operations recorded in the audit log (successful or not).
+pub const AUDITED: [&str; 8] = [
+    "CreateTable",
+    "UpdateTable",
+    "DeleteTable",
+    "CreateBackup",
+    "DeleteBackup",
+    "UpdateContinuousBackups",
+    "PutBackupSchedule",
+    "DeleteBackupSchedule",
+];
+
 fn not_found(name: &str) -> DdbError {
     DdbError::new(
         ErrorKind::ResourceNotFound,
@@ -184,6 +196,11 @@ impl Database {
         let events = Arc::new(Events {
             catalog: Arc::clone(&catalog),
         });
+        let audit = if options.read_only {
+            None
+        } else {
+            Some(Arc::new(crate::audit::AuditLog::open(Arc::clone(&io), dir)?))
+        };
         let tables = Arc::new(Mutex::new(BTreeMap::new()));
         let backups = Arc::new(BackupService {
             io: Arc::clone(&io),
@@ -196,6 +213,7 @@ impl Database {
             changed: std::sync::Condvar::new(),
             worker: Mutex::new(None),
             control: Mutex::new(()),
+            audit,
         });
         let db = Database {
             root: dir.to_owned(),
@@ -333,6 +351,18 @@ impl Database {
                 "the request body must be a JSON object".to_owned(),
             ));
         }
+        let result = self.dispatch(operation, request);
+        if AUDITED.contains(&operation) && !self.options.read_only {
+            self.backups.audit(
+                operation,
+                request.clone(),
+                crate::backups::outcome_of(&result),
+            );
+        }
+        result
+    }
+
+    fn dispatch(&self, operation: &str, request: &Value) -> DdbResult<Value> {
         match operation {
             "CreateTable" => self.create_table(request),
             "DescribeTable" => self.describe_table(request),

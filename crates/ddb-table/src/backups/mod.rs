@@ -186,6 +186,52 @@ pub(crate) struct BackupService {
     /// Serialises CreateBackup, DeleteTable and PITR changes: a table is never deleted (or its
     /// PITR disabled) between a backup's check and its job.
     pub control: Mutex<()>,
+    /// The audit log (absent when open read-only).
+    pub audit: Option<Arc<crate::audit::AuditLog>>,
+}
+
+impl BackupService {
+    /// Appends an audit record. The action has happened whatever the outcome of the append;
+    /// a failure is reported on stderr and makes the audit log refuse further appends until the
+    /// database is reopened (see [`crate::audit::AuditLog::append`]).
+    pub(crate) fn audit(&self, action: &str, parameters: Value, outcome: Value) {
+        if let Some(audit) = &self.audit
+            && let Err(e) = audit.append(ops::now_ms(), action, parameters, outcome)
+        {
+            eprintln!("ddb-table: audit record of {action} not written: {e}");
+        }
+    }
+}
+
+/// The outcome of a call as the audit log records it.
+pub(crate) fn outcome_of(result: &ddb_model::Result<Value>) -> Value {
+    match result {
+        Ok(response) => {
+            let mut outcome = serde_json::json!({"status": "ok"});
+            let pick = [
+                ("BackupArn", &response["BackupDetails"]["BackupArn"]),
+                (
+                    "BackupArn",
+                    &response["BackupDescription"]["BackupDetails"]["BackupArn"],
+                ),
+                ("TableStatus", &response["TableDescription"]["TableStatus"]),
+                ("TableArn", &response["TableDescription"]["TableArn"]),
+            ];
+            if let Some(map) = outcome.as_object_mut() {
+                for (name, value) in pick {
+                    if !value.is_null() {
+                        map.insert(name.to_owned(), value.clone());
+                    }
+                }
+            }
+            outcome
+        }
+        Err(e) => serde_json::json!({
+            "status": "error",
+            "error": e.name(),
+            "message": e.message(),
+        }),
+    }
 }
 
 pub(crate) fn lock_state(state: &Mutex<BackupsState>) -> MutexGuard<'_, BackupsState> {

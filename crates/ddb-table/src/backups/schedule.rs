@@ -104,8 +104,17 @@ impl BackupService {
                     }
                     Ok(())
                 })?;
-                if let Err(e) = self.create(&table, &name, "USER", Some(&schedule.id), false, None)
-                {
+                let created = self.create(&table, &name, "USER", Some(&schedule.id), false, None);
+                let parameters = serde_json::json!({
+                    "TableName": table, "BackupName": name, "Trigger": "Schedule",
+                    "ScheduleId": schedule.id,
+                });
+                let outcome = match &created {
+                    Ok(entry) => serde_json::json!({"status": "ok", "BackupArn": entry.arn()}),
+                    Err(e) => serde_json::json!({"status": "error", "message": e.to_string()}),
+                };
+                self.audit("CreateBackup", parameters, outcome);
+                if let Err(e) = created {
                     eprintln!("ddb-table: scheduled backup of {table} failed: {e}");
                 }
             }
@@ -122,9 +131,24 @@ impl BackupService {
             .map(|e| e.id.clone())
             .collect();
         for id in expired {
-            self.delete(&id)?;
+            self.delete_audited(&id, "Expiry")?;
         }
         Ok(())
+    }
+
+    /// Deletes backup `id` for the database's own reason `trigger`, with its audit record.
+    fn delete_audited(&self, id: &str, trigger: &str) -> Result<()> {
+        let deleted = self.delete(id);
+        let outcome = match &deleted {
+            Ok(entry) => serde_json::json!({"status": "ok", "BackupArn": entry.arn()}),
+            Err(e) => serde_json::json!({"status": "error", "message": e.to_string()}),
+        };
+        self.audit(
+            "DeleteBackup",
+            serde_json::json!({"BackupId": id, "Trigger": trigger}),
+            outcome,
+        );
+        deleted.map(drop)
     }
 
     /// Deletes the schedule's AVAILABLE backups beyond its keep-last count or max age.
@@ -151,7 +175,7 @@ impl BackupService {
                 .max_age_days
                 .is_some_and(|d| now_ms.saturating_sub(*created) > u64::from(d) * DAY_MS);
             if too_many || too_old {
-                self.delete(id)?;
+                self.delete_audited(id, "ScheduleRetention")?;
             }
         }
         Ok(())
