@@ -49,6 +49,10 @@ pub struct TableEntry {
     /// Scheduled backups, when set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup_schedule: Option<crate::backups::BackupSchedule>,
+    /// DELETING with PITR on: the SYSTEM backup must exist before the table goes (set with
+    /// the DELETING status, so a crash before the backup's job is durable cannot skip it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pending_system_backup: bool,
 }
 
 /// A table's point-in-time recovery settings.

@@ -17,7 +17,9 @@ use ddb_model::{AttributeDefinition, DdbError, ErrorKind, Result as DdbResult};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::backups::{BackupEntry, BackupOptions, BackupService, BackupStatus, BackupsState};
+use crate::backups::{
+    BackupEntry, BackupOptions, BackupService, BackupStatus, BackupsState, lock_state,
+};
 use crate::catalog::{CatalogStore, GsiState, TableEntry};
 use crate::checkpoint::CheckpointReport;
 use crate::error::{Error, Result};
@@ -214,6 +216,8 @@ impl Database {
             worker: Mutex::new(None),
             control: Mutex::new(()),
             audit,
+            cancel: std::sync::atomic::AtomicBool::new(false),
+            damaged: Mutex::new(Vec::new()),
         });
         let db = Database {
             root: dir.to_owned(),
@@ -246,9 +250,17 @@ impl Database {
             let holds = BackupService::holds_of(&jobs, &entry.id);
             match entry.status {
                 // The SYSTEM backup of a table being deleted finishes first; its job deletes
-                // the table.
+                // the table. A crash before that job was durable: make it now.
                 TableStatus::Deleting if holds.is_empty() => {
-                    self.finish_delete(&name, &entry.id)?;
+                    let made = lock_state(&self.backups.state).entries.values().any(|b| {
+                        b.identity.table_id == entry.id && b.identity.backup_type == "SYSTEM"
+                    });
+                    if entry.pending_system_backup && !made {
+                        self.open_table(&entry, holds)?;
+                        self.create_system_backup(&name)?;
+                    } else {
+                        self.finish_delete(&name, &entry.id)?;
+                    }
                 }
                 TableStatus::Creating => {
                     self.open_table(&entry, holds)?;
@@ -522,6 +534,7 @@ impl Database {
             table_arn: table_arn(&name),
             pitr: None,
             backup_schedule: None,
+            pending_system_backup: false,
         };
         self.catalog.update(|catalog| {
             if catalog.tables.contains_key(&name) {
@@ -632,20 +645,19 @@ impl Database {
         }
         let mut description = self.describe(&entry)?;
         description.table_status = TableStatus::Deleting;
-        self.set_status(&name, TableStatus::Deleting)?;
+        let with_backup = entry.pitr.is_some();
+        self.catalog.update(|catalog| {
+            if let Some(e) = catalog.tables.get_mut(&name) {
+                e.status = TableStatus::Deleting;
+                e.pending_system_backup = with_backup;
+            }
+            Ok(())
+        })?;
         drop(control);
-        if entry.pitr.is_some() {
+        if with_backup {
             // DynamoDB keeps a SYSTEM backup of a table deleted with PITR on; its job deletes
             // the table once the backup is AVAILABLE.
-            let now = crate::backups::ops::now_ms();
-            self.backups.create(
-                &name,
-                &format!("{name}{}", crate::backups::DELETED_TABLE_SUFFIX),
-                "SYSTEM",
-                None,
-                true,
-                Some(now + crate::backups::SYSTEM_BACKUP_RETENTION_MS),
-            )?;
+            self.create_system_backup(&name)?;
         } else {
             self.finish_delete(&name, &entry.id)?;
         }
@@ -989,6 +1001,30 @@ impl Database {
     pub fn run_scheduled_at(&self, now_ms: u64) -> DdbResult<()> {
         self.check_writable()?;
         Ok(self.backups.tick(now_ms)?)
+    }
+
+    /// Makes the SYSTEM backup `<table>$DeletedTableBackup` of a DELETING table; its job
+    /// deletes the table once the backup is AVAILABLE.
+    fn create_system_backup(&self, name: &str) -> Result<()> {
+        let now = crate::backups::ops::now_ms();
+        self.backups.create(
+            name,
+            &format!("{name}{}", crate::backups::DELETED_TABLE_SUFFIX),
+            "SYSTEM",
+            None,
+            true,
+            Some(now + crate::backups::SYSTEM_BACKUP_RETENTION_MS),
+        )?;
+        Ok(())
+    }
+
+    /// Backup directories whose manifest does not load: not offered, not deleted.
+    pub fn damaged_backups(&self) -> Vec<(PathBuf, String)> {
+        self.backups
+            .damaged
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// The backup with this ARN (status, directory, marker).

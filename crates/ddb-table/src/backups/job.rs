@@ -1,10 +1,11 @@
 //! Running a backup job: the held snapshot ⊕ the log up to the marker → `ddb_backup::build`.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use ddb_backup::{BuildOptions, BuildRequest};
 use ddb_log::LogIter;
-use ddb_merge::{SnapshotDirInput, SnapshotInput};
+use ddb_merge::{MergeError, Row, SnapshotDirInput, SnapshotInput};
 
 use super::{BackupJob, BackupService, BackupStatus, JOB_FILE, SPILL_DIR, lock_state};
 use crate::error::{Error, Result};
@@ -76,11 +77,22 @@ impl BackupService {
             row_group_bytes: job.row_group_bytes,
             artifact_bytes: job.artifact_bytes,
         };
+        let cancel = &self.cancel;
+        let cancellable = snapshot.as_ref().map(|inner| Cancellable {
+            inner: inner as &dyn SnapshotInput,
+            cancel,
+        });
+        let log = log.map(|record| {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(ddb_log::LogError::Io(shutting_down()));
+            }
+            record
+        });
         let manifest = ddb_backup::build(
             Arc::clone(&self.io),
             &dir,
             &request,
-            snapshot.as_ref().map(|s| s as &dyn SnapshotInput),
+            cancellable.as_ref().map(|s| s as &dyn SnapshotInput),
             log,
             &options,
         )?;
@@ -124,5 +136,41 @@ impl BackupService {
             )?;
         }
         Ok(())
+    }
+}
+
+fn shutting_down() -> std::io::Error {
+    std::io::Error::other("the database is closing: the backup job stops and resumes on the next open")
+}
+
+/// A snapshot whose scans stop with an error once `cancel` is set: a closing database does not
+/// wait for a long backup (the job resumes, from the start, on the next open).
+struct Cancellable<'a> {
+    inner: &'a dyn SnapshotInput,
+    cancel: &'a AtomicBool,
+}
+
+impl SnapshotInput for Cancellable<'_> {
+    fn lsn(&self) -> u64 {
+        self.inner.lsn()
+    }
+
+    fn split_hints(&self) -> Vec<Vec<u8>> {
+        self.inner.split_hints()
+    }
+
+    fn scan(
+        &self,
+        lower: Option<&[u8]>,
+        upper: Option<&[u8]>,
+    ) -> ddb_merge::Result<Box<dyn Iterator<Item = ddb_merge::Result<Row>> + Send + '_>> {
+        let rows = self.inner.scan(lower, upper)?;
+        let cancel = self.cancel;
+        Ok(Box::new(rows.map(move |row| {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(MergeError::Io(shutting_down()));
+            }
+            row
+        })))
     }
 }

@@ -188,6 +188,10 @@ pub(crate) struct BackupService {
     pub control: Mutex<()>,
     /// The audit log (absent when open read-only).
     pub audit: Option<Arc<crate::audit::AuditLog>>,
+    /// Set when the database closes: a running job stops at its next row.
+    pub cancel: std::sync::atomic::AtomicBool,
+    /// Backup directories whose manifest does not load (listed by verify, never offered).
+    pub damaged: Mutex<Vec<(PathBuf, String)>>,
 }
 
 impl BackupService {
@@ -297,7 +301,19 @@ impl BackupService {
             }
             let job: Option<BackupJob> = state_file::load(&*self.io, &path, JOB_FILE)?;
             if ddb_backup::is_published(&*self.io, &path)? {
-                let manifest = ddb_backup::BackupManifest::load(&*self.io, &path)?;
+                let manifest = match ddb_backup::BackupManifest::load(&*self.io, &path) {
+                    Ok(manifest) => manifest,
+                    Err(e) => {
+                        // A damaged backup must not make the database unopenable: it is not
+                        // offered (or deleted), and `verify` reports it.
+                        eprintln!("ddb-table: backup {} is not offered: {e}", path.display());
+                        self.damaged
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .push((path.clone(), e.to_string()));
+                        continue;
+                    }
+                };
                 if repair {
                     if job.is_some() {
                         self.io.remove_file(&path.join(JOB_FILE))?;
@@ -344,6 +360,7 @@ impl BackupService {
     }
 
     pub fn shutdown(&self) {
+        self.cancel.store(true, std::sync::atomic::Ordering::Relaxed);
         lock_state(&self.state).shutdown = true;
         self.changed.notify_all();
         let handle = self
