@@ -4,7 +4,7 @@ written from the spec, independently of the Rust code.
 
 To regenerate (needs the PyPI package `xxhash` for XXH3-64, e.g. in a venv):
 
-    python3 -m venv target/pyvenv && target/pyvenv/bin/pip install xxhash
+    bash scripts/pyvenv.sh
     target/pyvenv/bin/python formats/database/tools/gen_vectors.py
 
 Each vector is a state file `<name>.state` and a record `<name>.json` saying what a reader must
