@@ -4,7 +4,7 @@
 
 To regenerate (the state files need the PyPI package `xxhash` for XXH3-64, e.g. in a venv):
 
-    python3 -m venv target/pyvenv && target/pyvenv/bin/pip install xxhash
+    bash scripts/pyvenv.sh
     target/pyvenv/bin/python formats/database/tools/gen_vectors.py
 
 `gen_vectors.py audit` regenerates only the audit log vectors (standard library only).
