@@ -23,7 +23,7 @@ use ddb_bench::checkpoint::{
 use ddb_io::{BackendChoice, Io, select_backend};
 use ddb_log::LogError;
 use ddb_merge::{SnapshotDirInput, SnapshotInput};
-use ddb_model::{KeyDef, KeyAttribute, ScalarAttributeType, TableSchema};
+use ddb_model::{KeyAttribute, KeyDef, ScalarAttributeType, TableSchema};
 
 fn arg(args: &[String], index: usize, default: u64) -> Result<u64, Box<dyn Error>> {
     Ok(match args.get(index) {
@@ -44,8 +44,9 @@ fn schema() -> TableSchema {
 fn request(rows: u64) -> ddb_backup::BuildRequest {
     ddb_backup::BuildRequest {
         identity: ddb_backup::BackupIdentity {
-            backup_arn: "arn:aws:dynamodb:ddblocal:000000000000:table/bench/backup/00000000000000-00000000"
-                .to_owned(),
+            backup_arn:
+                "arn:aws:dynamodb:ddblocal:000000000000:table/bench/backup/00000000000000-00000000"
+                    .to_owned(),
             backup_name: "bench".to_owned(),
             backup_type: "USER".to_owned(),
             table_name: "bench".to_owned(),
@@ -130,8 +131,8 @@ fn latency(dir: &Path, items: u64) -> Result<(), Box<dyn Error>> {
     times.sort();
     println!(
         "CreateBackup at {items} items: median {:.0} µs, max {:.0} µs (20 requests; job not run)",
-        times[10].as_secs_f64() * 1e6,
-        times[19].as_secs_f64() * 1e6
+        times.get(10).map_or(0.0, Duration::as_secs_f64) * 1e6,
+        times.last().map_or(0.0, Duration::as_secs_f64) * 1e6
     );
     Ok(())
 }
@@ -142,14 +143,17 @@ fn main() -> Result<(), Box<dyn Error>> {
         Some(dir) => tempfile::tempdir_in(dir)?,
         None => tempfile::tempdir()?,
     };
+    let dir_arg = || -> Result<&Path, Box<dyn Error>> {
+        Ok(Path::new(args.get(2).ok_or("a child needs its directory")?))
+    };
     match args.get(1).map(String::as_str) {
         Some("child-input") => {
             let io: Arc<dyn Io> = select_backend(BackendChoice::Std)?;
-            write_snapshot(&io, &Path::new(&args[2]).join("old"), arg(&args, 3, 0)?)?;
+            write_snapshot(&io, &dir_arg()?.join("old"), arg(&args, 3, 0)?)?;
             Ok(())
         }
         Some("child-backup") => run_backup(
-            Path::new(&args[2]),
+            dir_arg()?,
             arg(&args, 3, 0)?,
             arg(&args, 4, 3)?,
             arg(&args, 5, 2)?,

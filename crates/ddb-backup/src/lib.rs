@@ -292,6 +292,9 @@ fn remove_tree(io: &dyn Io, path: &Path) -> Result<()> {
     for name in io.read_dir(path).map_err(|e| error_at("list", path, e))? {
         remove_tree(io, &path.join(name))?;
     }
+    // The removals must be durable before the directory goes: a crash must not bring back a
+    // directory entry whose files were already unlinked (found by the engine's crash test).
+    io.sync_dir(path).map_err(|e| error_at("sync", path, e))?;
     io.remove_dir(path)
         .map_err(|e| error_at("remove", path, e))?;
     Ok(())

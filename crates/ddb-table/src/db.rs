@@ -201,7 +201,10 @@ impl Database {
         let audit = if options.read_only {
             None
         } else {
-            Some(Arc::new(crate::audit::AuditLog::open(Arc::clone(&io), dir)?))
+            Some(Arc::new(crate::audit::AuditLog::open(
+                Arc::clone(&io),
+                dir,
+            )?))
         };
         let tables = Arc::new(Mutex::new(BTreeMap::new()));
         let backups = Arc::new(BackupService {
@@ -317,7 +320,10 @@ impl Database {
                 backfilling,
                 config: self.options.table.clone(),
                 holds,
-                pitr: entry.pitr.as_ref().map(crate::catalog::PitrSettings::policy),
+                pitr: entry
+                    .pitr
+                    .as_ref()
+                    .map(crate::catalog::PitrSettings::policy),
             },
             Arc::clone(&self.events) as Arc<dyn TableEvents>,
         )?;
@@ -335,14 +341,7 @@ impl Database {
     }
 
     fn finish_delete(&self, name: &str, id: &str) -> Result<()> {
-        finish_table_delete(
-            &*self.io,
-            &self.root,
-            &self.catalog,
-            &self.tables,
-            name,
-            id,
-        )
+        finish_table_delete(&*self.io, &self.root, &self.catalog, &self.tables, name, id)
     }
 
     /// The directory the database lives in.
@@ -432,8 +431,8 @@ pub(crate) fn describe_entry(
         // Open read-only, the tables are not opened: counts are those of the last checkpoint.
         let checkpointed: Option<crate::table::Current> = if table.is_none() {
             crate::state_file::load(io, &files::table_dir(root, &entry.id), files::CURRENT_FILE)
-            .ok()
-            .flatten()
+                .ok()
+                .flatten()
         } else {
             None
         };
@@ -490,7 +489,6 @@ pub(crate) fn finish_table_delete(
 }
 
 impl Database {
-
     fn description_json(&self, description: &TableDescription) -> DdbResult<Value> {
         serde_json::to_value(description)
             .map_err(|e| DdbError::new(ErrorKind::InternalServerError, format!("encoding: {e}")))

@@ -20,8 +20,9 @@ pub enum Error {
     Snapshot(#[from] ddb_snapshot::SnapshotError),
     #[error(transparent)]
     Merge(#[from] ddb_merge::MergeError),
+    /// Boxed: a backup error carries a location and is much larger than the others.
     #[error(transparent)]
-    Backup(#[from] ddb_backup::BackupError),
+    Backup(Box<ddb_backup::BackupError>),
     /// A catalog or table state file that does not load.
     #[error("{path}: {message}")]
     Corrupt { path: PathBuf, message: String },
@@ -41,6 +42,12 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<ddb_backup::BackupError> for Error {
+    fn from(e: ddb_backup::BackupError) -> Self {
+        Self::Backup(Box::new(e))
+    }
+}
 
 impl From<DdbError> for Error {
     fn from(e: DdbError) -> Self {

@@ -173,6 +173,19 @@ impl Drop for Base {
         if self.obsolete.load(Ordering::Acquire) {
             // Best effort: whatever is left is removed by the next open's cleanup.
             let _ = crate::files::remove_dir_all(&*self.io, &self.dir);
+            // The last snapshot of a `ckpt-<lsn>/` directory takes the directory with it.
+            if let Some(parent) = self.dir.parent()
+                && parent
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| crate::files::parse_checkpoint_name(n).is_some())
+                && self
+                    .io
+                    .read_dir(parent)
+                    .is_ok_and(|entries| entries.is_empty())
+            {
+                let _ = crate::files::remove_dir_all(&*self.io, parent);
+            }
         }
     }
 }

@@ -269,7 +269,10 @@ mod tests {
             period_days: 1,
             enabled_at_ms: 0,
         });
-        assert_eq!(retention.log_keep_from(100, &[snap(40, 0), snap(70, 1)]), 41);
+        assert_eq!(
+            retention.log_keep_from(100, &[snap(40, 0), snap(70, 1)]),
+            41
+        );
         retention.holds.insert(
             "b".to_owned(),
             Hold {

@@ -38,13 +38,15 @@ const MODES: [Mode; 3] = [
     ("torn", CrashOptions::torn),
     ("dirops", CrashOptions::torn_with_dir_ops),
 ];
-const T: &str = "t";
+const T: &str = "crashy";
 
 fn options(io: Arc<dyn Io>) -> DatabaseOptions {
-    let mut backup = ddb_table::backups::BackupOptions::default();
     // Several artifacts and row groups, so a crash can fall between any two of them.
-    backup.row_group_bytes = 4 << 10;
-    backup.artifact_bytes = 24 << 10;
+    let backup = ddb_table::backups::BackupOptions {
+        row_group_bytes: 1 << 10,
+        artifact_bytes: 3 << 10,
+        ..ddb_table::backups::BackupOptions::default()
+    };
     DatabaseOptions {
         io: Some(io),
         read_only: false,
@@ -106,7 +108,7 @@ fn setup(db: &Database) -> BTreeMap<String, Value> {
                 "pk": {"S": pk}, "sk": {"N": sk},
                 "body": {"S": format!("{i}:{}", "b".repeat((i % 90) as usize))},
             });
-            if i % 4 != 0 {
+            if !i.is_multiple_of(4) {
                 item["g"] = json!({"S": format!("g{}", i % 6)});
             }
             db.call("PutItem", &json!({"TableName": T, "Item": item.clone()}))
@@ -126,10 +128,10 @@ fn setup(db: &Database) -> BTreeMap<String, Value> {
 
 /// The items of a backup, by `pk/sk`, after a deep verification.
 fn backup_items(io: &Arc<dyn Io>, dir: &Path, ctx: &str) -> BTreeMap<String, Value> {
-    let report =
-        ddb_backup::verify(Arc::clone(io), dir, ddb_backup::VerifyLevel::Deep).unwrap_or_else(
-            |e| panic!("{ctx}: an AVAILABLE backup does not open for verification: {e}"),
-        );
+    let report = ddb_backup::verify(Arc::clone(io), dir, ddb_backup::VerifyLevel::Deep)
+        .unwrap_or_else(|e| {
+            panic!("{ctx}: an AVAILABLE backup does not open for verification: {e}")
+        });
     assert!(
         report.is_sound(),
         "{ctx}: an AVAILABLE backup fails verification: {:?}",
@@ -186,7 +188,10 @@ fn check_backups(
     let mut on_disk = io.read_dir(&root).unwrap();
     on_disk.sort();
     dirs.sort();
-    assert_eq!(on_disk, dirs, "{ctx}: backup directories the catalog does not list");
+    assert_eq!(
+        on_disk, dirs,
+        "{ctx}: backup directories the catalog does not list"
+    );
     counts
 }
 
@@ -252,15 +257,25 @@ fn case(dir: &Path, seed: u64, n: u64, mode: usize, second: Option<u64>, cov: &m
     }
     let db = open(dir, &sim).unwrap_or_else(|e| panic!("{ctx}: reopen after the crash: {e}"));
     let (available, creating) = check_backups(&db, &io, &expected, &ctx);
-    assert!(available + creating <= 1, "{ctx}: one request, {available} + {creating} backups");
+    assert!(
+        available + creating <= 1,
+        "{ctx}: one request, {available} + {creating} backups"
+    );
     if acknowledged {
-        assert_eq!(available + creating, 1, "{ctx}: an acknowledged backup was lost");
+        assert_eq!(
+            available + creating,
+            1,
+            "{ctx}: an acknowledged backup was lost"
+        );
     }
     cov.available_at_reopen += available as u64;
     db.run_backup_jobs()
         .unwrap_or_else(|e| panic!("{ctx}: the resumed job failed: {e}"));
     let (available_after, creating_after) = check_backups(&db, &io, &expected, &ctx);
-    assert_eq!(creating_after, 0, "{ctx}: a job is still CREATING after running");
+    assert_eq!(
+        creating_after, 0,
+        "{ctx}: a job is still CREATING after running"
+    );
     if creating == 1 {
         cov.resumed += 1;
         assert_eq!(available_after, 1);
@@ -319,12 +334,13 @@ fn a_backup_cut_by_power_failure_resumes_or_never_existed_and_is_never_damaged()
         case(&dir, seed, n, mode, None, &mut cov);
         return;
     }
-    // Every operation, each in one mode (rotating), plus a second cut in recovery at every
-    // other point; and one step past the end.
+    // Every operation in every mode, with a second cut in recovery at every other point; and
+    // one step past the end.
     for n in 0..=total {
-        let mode = usize::try_from(n % 3).unwrap();
-        let second = (n % 2 == 1).then_some((n * 7) % 40);
-        case(&dir, seed, n, mode, second, &mut cov);
+        for mode in 0..MODES.len() {
+            let second = ((n + mode as u64) % 2 == 1).then_some((n * 7 + mode as u64) % 40);
+            case(&dir, seed, n, mode, second, &mut cov);
+        }
     }
     eprintln!("backup crash coverage over {total} operations: {cov:?}");
     assert!(cov.cut_in_request > 0 && cov.cut_in_job > 0, "{cov:?}");

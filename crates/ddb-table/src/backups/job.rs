@@ -140,7 +140,9 @@ impl BackupService {
 }
 
 fn shutting_down() -> std::io::Error {
-    std::io::Error::other("the database is closing: the backup job stops and resumes on the next open")
+    std::io::Error::other(
+        "the database is closing: the backup job stops and resumes on the next open",
+    )
 }
 
 /// A snapshot whose scans stop with an error once `cancel` is set: a closing database does not

@@ -37,6 +37,7 @@ use crate::error::{Error, Result};
 use crate::files;
 use crate::state_file;
 use crate::table::{Table, TableConfig};
+use ops::at;
 
 pub use schedule::BackupSchedule;
 
@@ -213,13 +214,13 @@ pub(crate) fn outcome_of(result: &ddb_model::Result<Value>) -> Value {
         Ok(response) => {
             let mut outcome = serde_json::json!({"status": "ok"});
             let pick = [
-                ("BackupArn", &response["BackupDetails"]["BackupArn"]),
+                ("BackupArn", at(response, "/BackupDetails/BackupArn")),
                 (
                     "BackupArn",
-                    &response["BackupDescription"]["BackupDetails"]["BackupArn"],
+                    at(response, "/BackupDescription/BackupDetails/BackupArn"),
                 ),
-                ("TableStatus", &response["TableDescription"]["TableStatus"]),
-                ("TableArn", &response["TableDescription"]["TableArn"]),
+                ("TableStatus", at(response, "/TableDescription/TableStatus")),
+                ("TableArn", at(response, "/TableDescription/TableArn")),
             ];
             if let Some(map) = outcome.as_object_mut() {
                 for (name, value) in pick {
@@ -360,7 +361,8 @@ impl BackupService {
     }
 
     pub fn shutdown(&self) {
-        self.cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.cancel
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         lock_state(&self.state).shutdown = true;
         self.changed.notify_all();
         let handle = self
@@ -414,9 +416,9 @@ impl BackupService {
                     if failed {
                         // Retry later rather than spin on a persistent failure (disk full).
                         let state = lock_state(&self.state);
-                        let _ = self
-                            .changed
-                            .wait_timeout_while(state, Duration::from_secs(2), |s| !s.shutdown);
+                        let _ =
+                            self.changed
+                                .wait_timeout_while(state, Duration::from_secs(2), |s| !s.shutdown);
                     }
                 }
             }
@@ -436,10 +438,10 @@ impl BackupService {
                 if let Some(entry) = state.entries.get_mut(id) {
                     entry.last_error = Some(e.to_string());
                 }
-                if let Some(pos) = state.queue.iter().position(|q| q == id) {
-                    if let Some(job) = state.queue.remove(pos) {
-                        state.queue.push_back(job);
-                    }
+                if let Some(pos) = state.queue.iter().position(|q| q == id)
+                    && let Some(job) = state.queue.remove(pos)
+                {
+                    state.queue.push_back(job);
                 }
             }
         }
@@ -471,7 +473,11 @@ impl BackupService {
     }
 
     /// Waits until `done` holds or `deadline` passes.
-    pub fn wait_until(&self, deadline: Instant, mut done: impl FnMut(&BackupsState) -> bool) -> bool {
+    pub fn wait_until(
+        &self,
+        deadline: Instant,
+        mut done: impl FnMut(&BackupsState) -> bool,
+    ) -> bool {
         let mut state = lock_state(&self.state);
         loop {
             if done(&state) {

@@ -11,8 +11,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
-    BackupEntry, BackupJob, BackupSchedule, BackupService, BackupStatus, DELETED_PREFIX,
-    JOB_FILE, JOB_FORMAT, backups_dir, creating_entry, id_of_arn, lock_state,
+    BackupEntry, BackupJob, BackupSchedule, BackupService, BackupStatus, DELETED_PREFIX, JOB_FILE,
+    JOB_FORMAT, backups_dir, creating_entry, id_of_arn, lock_state,
 };
 use crate::catalog::PitrSettings;
 use crate::db::Database;
@@ -64,6 +64,12 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let d = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
     let m = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
     (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// The member at JSON pointer `pointer`, or null.
+pub(crate) fn at<'a>(value: &'a Value, pointer: &str) -> &'a Value {
+    static NULL: Value = Value::Null;
+    value.pointer(pointer).unwrap_or(&NULL)
 }
 
 fn backup_not_found() -> DdbError {
@@ -167,12 +173,8 @@ impl BackupService {
         self.io.sync_dir(&backups_dir(&self.root))?;
         let start = table.begin_backup(&id);
         let made = (|| -> Result<BackupEntry> {
-            let mut description = crate::db::describe_entry(
-                &*self.io,
-                &self.root,
-                &self.tables,
-                &entry,
-            )?;
+            let mut description =
+                crate::db::describe_entry(&*self.io, &self.root, &self.tables, &entry)?;
             description.item_count = start.stats.items;
             description.table_size_bytes = start.stats.bytes;
             for lsi in description.local_secondary_indexes.iter_mut().flatten() {
@@ -243,7 +245,11 @@ impl BackupService {
     pub(crate) fn delete(&self, id: &str) -> Result<BackupEntry> {
         let entry = {
             let mut state = lock_state(&self.state);
-            let entry = state.entries.get(id).cloned().ok_or_else(backup_not_found)?;
+            let entry = state
+                .entries
+                .get(id)
+                .cloned()
+                .ok_or_else(backup_not_found)?;
             if entry.status == BackupStatus::Creating {
                 return Err(DdbError::new(
                     ErrorKind::BackupInUse,
@@ -334,54 +340,54 @@ pub fn backup_details(entry: &BackupEntry) -> Value {
 /// `BackupSummary` (ListBackups).
 pub fn backup_summary(entry: &BackupEntry) -> Value {
     let mut summary = backup_details(entry);
-    let table = &entry.source_table["TableDescription"];
+    let table = at(&entry.source_table, "/TableDescription");
     if let Some(map) = summary.as_object_mut() {
         map.insert("TableName".to_owned(), json!(entry.identity.table_name));
         map.insert("TableArn".to_owned(), json!(entry.identity.table_arn));
-        map.insert("TableId".to_owned(), table["TableId"].clone());
+        map.insert("TableId".to_owned(), at(table, "/TableId").clone());
     }
     summary
 }
 
 /// `BackupDescription`: details, the source table at the marker, and its features.
 pub fn backup_description(entry: &BackupEntry) -> Value {
-    let table = &entry.source_table["TableDescription"];
-    let throughput = &table["ProvisionedThroughput"];
-    let billing = table["BillingModeSummary"]["BillingMode"]
+    let table = at(&entry.source_table, "/TableDescription");
+    let throughput = at(table, "/ProvisionedThroughput");
+    let billing = at(table, "/BillingModeSummary/BillingMode")
         .as_str()
         .unwrap_or("PROVISIONED");
     let source = json!({
-        "TableName": table["TableName"],
-        "TableId": table["TableId"],
-        "TableArn": table["TableArn"],
-        "TableSizeBytes": table["TableSizeBytes"],
-        "KeySchema": table["KeySchema"],
-        "TableCreationDateTime": table["CreationDateTime"],
+        "TableName": at(table, "/TableName"),
+        "TableId": at(table, "/TableId"),
+        "TableArn": at(table, "/TableArn"),
+        "TableSizeBytes": at(table, "/TableSizeBytes"),
+        "KeySchema": at(table, "/KeySchema"),
+        "TableCreationDateTime": at(table, "/CreationDateTime"),
         "ProvisionedThroughput": {
-            "ReadCapacityUnits": throughput["ReadCapacityUnits"],
-            "WriteCapacityUnits": throughput["WriteCapacityUnits"],
+            "ReadCapacityUnits": at(throughput, "/ReadCapacityUnits"),
+            "WriteCapacityUnits": at(throughput, "/WriteCapacityUnits"),
         },
-        "ItemCount": table["ItemCount"],
+        "ItemCount": at(table, "/ItemCount"),
         "BillingMode": billing,
     });
-    let lsis: Vec<Value> = table["LocalSecondaryIndexes"]
+    let lsis: Vec<Value> = at(table, "/LocalSecondaryIndexes")
         .as_array()
         .into_iter()
         .flatten()
-        .map(|i| json!({"IndexName": i["IndexName"], "KeySchema": i["KeySchema"], "Projection": i["Projection"]}))
+        .map(|i| json!({"IndexName": at(i, "/IndexName"), "KeySchema": at(i, "/KeySchema"), "Projection": at(i, "/Projection")}))
         .collect();
-    let gsis: Vec<Value> = table["GlobalSecondaryIndexes"]
+    let gsis: Vec<Value> = at(table, "/GlobalSecondaryIndexes")
         .as_array()
         .into_iter()
         .flatten()
         .map(|i| {
             json!({
-                "IndexName": i["IndexName"],
-                "KeySchema": i["KeySchema"],
-                "Projection": i["Projection"],
+                "IndexName": at(i, "/IndexName"),
+                "KeySchema": at(i, "/KeySchema"),
+                "Projection": at(i, "/Projection"),
                 "ProvisionedThroughput": {
-                    "ReadCapacityUnits": i["ProvisionedThroughput"]["ReadCapacityUnits"],
-                    "WriteCapacityUnits": i["ProvisionedThroughput"]["WriteCapacityUnits"],
+                    "ReadCapacityUnits": at(i, "/ProvisionedThroughput/ReadCapacityUnits"),
+                    "WriteCapacityUnits": at(i, "/ProvisionedThroughput/WriteCapacityUnits"),
                 },
             })
         })
@@ -398,7 +404,7 @@ pub fn backup_description(entry: &BackupEntry) -> Value {
     }
     features.insert(
         "TimeToLiveDescription".to_owned(),
-        entry.source_table["TimeToLiveDescription"].clone(),
+        at(&entry.source_table, "/TimeToLiveDescription").clone(),
     );
     if let Some(sse) = entry
         .source_table
@@ -497,9 +503,14 @@ impl Database {
         }
         let input: Input = parse(request)?;
         validate_backup_name(&input.backup_name)?;
-        let entry = self
-            .backups
-            .create(&input.table_name, &input.backup_name, "USER", None, false, None)?;
+        let entry = self.backups.create(
+            &input.table_name,
+            &input.backup_name,
+            "USER",
+            None,
+            false,
+            None,
+        )?;
         Ok(with_location(
             json!({ "BackupDetails": backup_details(&entry) }),
             &entry,
@@ -591,7 +602,11 @@ impl Database {
             .filter(|e| lower.is_none_or(|l| e.identity.request_time_ms >= l))
             .filter(|e| upper.is_none_or(|u| e.identity.request_time_ms < u))
             .collect();
-        let page: Vec<Value> = matching.iter().take(limit).map(|e| backup_summary(e)).collect();
+        let page: Vec<Value> = matching
+            .iter()
+            .take(limit)
+            .map(|e| backup_summary(e))
+            .collect();
         let mut out = json!({ "BackupSummaries": page });
         if matching.len() > limit
             && let (Some(last), Some(map)) = (matching.get(limit - 1), out.as_object_mut())
@@ -780,7 +795,9 @@ impl Database {
             return Err(DdbError::validation("Schedule.KeepLast must be at least 1"));
         }
         if spec.max_age_days == Some(0) {
-            return Err(DdbError::validation("Schedule.MaxAgeDays must be at least 1"));
+            return Err(DdbError::validation(
+                "Schedule.MaxAgeDays must be at least 1",
+            ));
         }
         let now = now_ms();
         let schedule = BackupSchedule {

@@ -66,7 +66,11 @@ impl BackupSchedule {
         let offset = minutes * 60_000;
         let day_start = after_ms / DAY_MS * DAY_MS;
         let today = day_start + offset;
-        Some(if today > after_ms { today } else { today + DAY_MS })
+        Some(if today > after_ms {
+            today
+        } else {
+            today + DAY_MS
+        })
     }
 
     /// Whether a run is due at `now_ms`.
