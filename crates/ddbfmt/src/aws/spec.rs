@@ -385,9 +385,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "create-backup",
         operation: "CreateBackup",
-        about: "Back up a table at this instant (CreateBackup). The response (BackupStatus \
-                CREATING, BackupDirectory, BackupMarker) is printed at once; then the command \
-                waits until the backup is AVAILABLE unless --no-wait is given.",
+        about: "Back up a table at this instant: prints the CREATING response, then waits \
+                for AVAILABLE unless --no-wait (CreateBackup).",
         flags: &[TABLE_NAME, flag("backup-name", "BackupName", Str)],
         required: &["TableName", "BackupName"],
         paginator: None,
