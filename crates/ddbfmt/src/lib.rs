@@ -235,8 +235,28 @@ mod tests {
         assert!(out.contains("--no-consistent-read"), "{out}");
         let (code, out, _) = run_args(&["--help"]);
         assert_eq!(code, ExitCode::SUCCESS);
-        for command in ["create-table", "wait", "load", "checkpoint", "verify"] {
+        for command in [
+            "create-table",
+            "wait",
+            "load",
+            "checkpoint",
+            "verify",
+            "create-backup",
+            "list-backups",
+            "update-continuous-backups",
+            "backup-schedule",
+        ] {
             assert!(out.contains(command), "{command}: {out}");
         }
+        let (code, out, _) = run_args(&["create-backup", "--help"]);
+        assert_eq!(code, ExitCode::SUCCESS);
+        assert!(out.contains("--no-wait"), "{out}");
+        assert!(
+            out.contains("resumes the next time the database is opened"),
+            "{out}"
+        );
+        let (code, out, _) = run_args(&["backup-schedule", "put", "--help"]);
+        assert_eq!(code, ExitCode::SUCCESS);
+        assert!(out.contains("--daily-at <HH:MM>"), "{out}");
     }
 }

@@ -36,7 +36,7 @@ pub use output::{
 };
 pub use params::ParamError;
 pub use request::{
-    Action, Call, Paging, WAIT_TIMEOUT_SECONDS_DEFAULT, Wait, Waiter, build_request,
+    Action, Call, CreateBackup, Paging, WAIT_TIMEOUT_SECONDS_DEFAULT, Wait, Waiter, build_request,
 };
 
 use output::report;
@@ -73,6 +73,7 @@ impl Subcommand for AwsCommand {
             cmd = cmd.subcommand(request::command_for(spec));
         }
         cmd.subcommand(request::wait_command())
+            .subcommand(request::backup_schedule_command())
     }
 
     fn augment_subcommands_for_update(cmd: clap::Command) -> clap::Command {
@@ -98,7 +99,11 @@ pub struct CheckpointArgs {
 }
 
 fn open_database(data_dir: &Path) -> Result<Arc<Database>, String> {
-    Database::open(data_dir, DatabaseOptions::default()).map_err(|e| {
+    open_database_with(data_dir, DatabaseOptions::default())
+}
+
+fn open_database_with(data_dir: &Path, options: DatabaseOptions) -> Result<Arc<Database>, String> {
+    Database::open(data_dir, options).map_err(|e| {
         format!(
             "ddbfmt: cannot open the database {}: {e}",
             data_dir.display()
@@ -119,7 +124,13 @@ pub fn run(
         Ok(action) => action,
         Err(e) => return report(stderr, &e.0, EXIT_PARAM_ERROR),
     };
-    match open_database(data_dir) {
+    let mut options = DatabaseOptions::default();
+    if let Action::CreateBackup(CreateBackup { wait: false, .. }) = &action {
+        // `--no-wait`: no background threads, so the backup worker does not start the job and
+        // closing the database does not wait for it; the durable job resumes on the next open.
+        options.table.background = false;
+    }
+    match open_database_with(data_dir, options) {
         Ok(db) => run_action(db.as_ref(), &action, stdout, stderr),
         Err(why) => report(stderr, &why, EXIT_GENERAL_ERROR),
     }
@@ -266,6 +277,20 @@ fn progress_bar(length_bytes: Option<u64>) -> indicatif::ProgressBar {
         Ok(style) => bar.with_style(style),
         Err(_) => bar,
     }
+}
+
+/// A spinner with the elapsed time and `message`, drawn only when stderr is a terminal.
+fn spinner(message: String) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    let bar = match indicatif::ProgressStyle::with_template("{spinner} {elapsed} {msg}") {
+        Ok(style) => bar.with_style(style),
+        Err(_) => bar,
+    };
+    bar.set_message(message);
+    bar
 }
 
 fn seconds(started: Instant) -> f64 {

@@ -14,6 +14,43 @@ pub const EXIT_SERVICE_ERROR: u8 = 254;
 /// Anything else: a waiter that gave up, a database that would not open, a pagination error.
 pub const EXIT_GENERAL_ERROR: u8 = 255;
 
+/// The members that carry a point in time, which the engine answers in epoch seconds and the
+/// CLI prints as ISO 8601 with milliseconds (the AWS CLI's `cli_timestamp_format = iso8601`).
+/// Table descriptions keep their epoch numbers for now (as the table commands always printed
+/// them); item attributes are never touched (their values are objects, not numbers).
+pub const TIME_MEMBERS: [&str; 9] = [
+    "BackupCreationDateTime",
+    "BackupExpiryDateTime",
+    "EarliestRestorableDateTime",
+    "LatestRestorableDateTime",
+    "DateTime",
+    "CreatedDateTime",
+    "LastRunDateTime",
+    "NextRunDateTime",
+    "TableCreationDateTime",
+];
+
+/// Rewrites every [`TIME_MEMBERS`] number in `response`, at any depth, as ISO 8601 text.
+pub fn times_as_iso8601(response: &mut Value) {
+    match response {
+        Value::Object(map) => {
+            for (key, value) in map.iter_mut() {
+                if let Value::Number(seconds) = value
+                    && TIME_MEMBERS.contains(&key.as_str())
+                {
+                    if let Some(text) = crate::time::iso8601_from_seconds(seconds) {
+                        *value = Value::String(text);
+                    }
+                } else {
+                    times_as_iso8601(value);
+                }
+            }
+        }
+        Value::Array(values) => values.iter_mut().for_each(times_as_iso8601),
+        _ => {}
+    }
+}
+
 /// Prints `response` as the AWS CLI's JSON output does: `json.dump(indent=4,
 /// ensure_ascii=False)` and a newline, and nothing at all for `{}` (PutItem, DeleteItem, ...).
 pub fn print_response(out: &mut dyn Write, response: &Value) -> std::io::Result<()> {
@@ -69,6 +106,30 @@ mod tests {
         assert_eq!(
             printed(&json!({"Items": [1]})),
             "{\n    \"Items\": [\n        1\n    ]\n}\n"
+        );
+    }
+
+    #[test]
+    fn backup_times_print_as_iso8601() {
+        let mut response = json!({
+            "BackupDescription": {"BackupDetails": {"BackupCreationDateTime": 1_764_633_600.123},
+                                  "SourceTableDetails": {"TableCreationDateTime": 1_764_633_600}},
+            "BackupMarker": {"DateTime": 0, "Lsn": 7},
+            "BackupSummaries": [{"BackupCreationDateTime": 1.5}],
+            "TableDescription": {"CreationDateTime": 1_764_633_600},
+            "Item": {"DateTime": {"N": "5"}},
+        });
+        times_as_iso8601(&mut response);
+        assert_eq!(
+            response,
+            json!({
+                "BackupDescription": {"BackupDetails": {"BackupCreationDateTime": "2025-12-02T00:00:00.123Z"},
+                                      "SourceTableDetails": {"TableCreationDateTime": "2025-12-02T00:00:00.000Z"}},
+                "BackupMarker": {"DateTime": "1970-01-01T00:00:00.000Z", "Lsn": 7},
+                "BackupSummaries": [{"BackupCreationDateTime": "1970-01-01T00:00:01.500Z"}],
+                "TableDescription": {"CreationDateTime": 1_764_633_600},
+                "Item": {"DateTime": {"N": "5"}},
+            })
         );
     }
 

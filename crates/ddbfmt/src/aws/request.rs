@@ -15,6 +15,18 @@ use super::spec::{self, CommandSpec, Kind, Paginator};
 pub enum Action {
     Call(Call),
     Wait(Wait),
+    /// `create-backup`: the call, then (unless `--no-wait`) waiting for AVAILABLE.
+    CreateBackup(CreateBackup),
+}
+
+/// `create-backup` and how it ends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateBackup {
+    pub call: Call,
+    /// Wait until the backup is AVAILABLE (the default; `--no-wait` turns it off).
+    pub wait: bool,
+    /// Give up waiting after this long (`--timeout-seconds`; default: no limit).
+    pub timeout: Option<Duration>,
 }
 
 /// One API call (or, when `paging` is set, the calls of an automatic pagination).
@@ -49,6 +61,7 @@ pub enum Waiter {
     TableExists { table: String },
     TableNotExists { table: String },
     IndexActive { table: String, index: String },
+    BackupAvailable { arn: String },
 }
 
 impl Waiter {
@@ -58,6 +71,7 @@ impl Waiter {
             Self::TableExists { .. } => "TableExists",
             Self::TableNotExists { .. } => "TableNotExists",
             Self::IndexActive { .. } => "IndexActive",
+            Self::BackupAvailable { .. } => "BackupAvailable",
         }
     }
 }
@@ -76,9 +90,12 @@ Parameter syntax (the AWS CLI's):
     value, or one JSON array:
       --attribute-definitions AttributeName=pk,AttributeType=S AttributeName=sk,AttributeType=N
   - Shorthand scalars are strings, except the numeric members (ReadCapacityUnits,
-    WriteCapacityUnits, MaxReadRequestUnits, MaxWriteRequestUnits) and the boolean ones
-    (StreamEnabled, Enabled, ConsistentRead, BOOL, NULL). Attribute values work as shorthand
-    (pk={S=a}), but JSON is clearer for items.
+    WriteCapacityUnits, MaxReadRequestUnits, MaxWriteRequestUnits, RecoveryPeriodInDays) and
+    the boolean ones (StreamEnabled, Enabled, ConsistentRead, PointInTimeRecoveryEnabled, BOOL,
+    NULL). Attribute values work as shorthand (pk={S=a}), but JSON is clearer for items.
+  - Timestamps (--time-range-lower-bound, ...) take epoch seconds (fractional allowed) or ISO
+    8601 (2025-12-02, 2025-12-02T08:30:00Z, 2025-12-02T09:30:00.5+01:00; UTC without an
+    offset). Times are printed as ISO 8601 in UTC with milliseconds.
   - --cli-input-json takes the whole API request (inline or file://PATH); flags given as well
     override its top-level members.
 Output: the response JSON, indented by 4 spaces; nothing when the response is empty.
@@ -90,12 +107,25 @@ Pagination: every page is fetched and merged (lists concatenated, counts summed)
 stops after N items and prints a NextToken, which --starting-token resumes from; --page-size sets
 the Limit of each request.";
 
+const CREATE_BACKUP_HELP: &str = "\
+Waiting: the response is printed as soon as the backup is requested (BackupStatus CREATING: its
+cut, BackupMarker, is already fixed and durable). The command then keeps the database open while
+its backup worker builds the artifacts, shows a spinner on stderr when stderr is a terminal, and
+exits 0 once the backup is AVAILABLE, or 255 if the job fails (the error is printed) or
+--timeout-seconds passes. With --no-wait it returns after printing, without starting the build;
+the job is durable and resumes the next time the database is opened (by any ddbfmt command that
+opens it: that command finishes the build in progress before it exits; `ddbfmt wait
+backup-available --backup-arn ARN` waits for it).";
+
 /// The clap command for `spec`.
 pub fn command_for(spec: &'static CommandSpec) -> clap::Command {
-    let after_help = match spec.paginator {
+    let mut after_help = match spec.paginator {
         Some(_) => format!("{SYNTAX_HELP}\n{PAGING_HELP}"),
         None => SYNTAX_HELP.to_owned(),
     };
+    if spec.name == CREATE_BACKUP {
+        after_help = format!("{CREATE_BACKUP_HELP}\n\n{after_help}");
+    }
     let mut cmd = clap::Command::new(spec.name)
         .about(spec.about)
         .after_long_help(after_help)
@@ -112,6 +142,7 @@ pub fn command_for(spec: &'static CommandSpec) -> clap::Command {
                     .allow_negative_numbers(true),
             ),
             Kind::Json => cmd.arg(arg.value_name("JSON")),
+            Kind::Timestamp => cmd.arg(arg.value_name("TIMESTAMP")),
             Kind::List | Kind::StrList => cmd.arg(arg.value_name("VALUE").num_args(1..)),
             Kind::Bool => {
                 let no = format!("no-{}", flag.name);
@@ -129,6 +160,16 @@ pub fn command_for(spec: &'static CommandSpec) -> clap::Command {
                 )
             }
         };
+    }
+    if spec.name == CREATE_BACKUP {
+        cmd = cmd
+            .arg(
+                Arg::new("no-wait")
+                    .long("no-wait")
+                    .action(ArgAction::SetTrue)
+                    .help("Return after printing the CREATING response; the build resumes when the database is next opened"),
+            )
+            .arg(timeout_arg("Give up waiting for AVAILABLE after this long (default: no limit)").conflicts_with("no-wait"));
     }
     if spec.paginator.is_some() {
         cmd = cmd
@@ -170,7 +211,21 @@ fn kind_help(kind: Kind) -> &'static str {
         Kind::Json => "JSON or shorthand",
         Kind::List => "list: JSON array, or one JSON object or shorthand per value",
         Kind::StrList => "list of strings",
+        Kind::Timestamp => "timestamp: epoch seconds or ISO 8601",
     }
+}
+
+/// The command that waits for its backup after the call.
+const CREATE_BACKUP: &str = "create-backup";
+/// Our own command group (not the AWS CLI's): a table's backup schedule.
+const BACKUP_SCHEDULE: &str = "backup-schedule";
+
+fn timeout_arg(help: impl clap::builder::IntoResettable<clap::builder::StyledStr>) -> Arg {
+    Arg::new("timeout-seconds")
+        .long("timeout-seconds")
+        .value_name("SECONDS")
+        .value_parser(clap::value_parser!(u64))
+        .help(help)
 }
 
 fn cli_input_json_arg() -> Arg {
@@ -189,25 +244,22 @@ pub fn wait_command() -> clap::Command {
             .help("TableName (string)")
     };
     let timeout = || {
-        Arg::new("timeout-seconds")
-            .long("timeout-seconds")
-            .value_name("SECONDS")
-            .value_parser(clap::value_parser!(u64))
-            .help(format!(
-                "Give up after this long (default {WAIT_TIMEOUT_SECONDS_DEFAULT}: the AWS CLI's 25 attempts x 20 s)"
-            ))
+        timeout_arg(format!(
+            "Give up after this long (default {WAIT_TIMEOUT_SECONDS_DEFAULT}: the AWS CLI's 25 attempts x 20 s)"
+        ))
     };
-    let condition = |name: &'static str, about: &'static str| {
+    let bare_condition = |name: &'static str, about: &'static str| {
         clap::Command::new(name)
             .about(about)
             .args_override_self(true)
-            .arg(table())
             .arg(cli_input_json_arg())
             .arg(timeout())
             .after_help("Exit codes: 0 the condition holds, 255 it did not in time (\"Waiter <name> failed: Max attempts exceeded\").")
     };
+    let condition =
+        |name: &'static str, about: &'static str| bare_condition(name, about).arg(table());
     clap::Command::new("wait")
-        .about("Wait until a table exists, is gone, or an index is ACTIVE.")
+        .about("Wait until a table exists, is gone, an index is ACTIVE or a backup AVAILABLE.")
         .subcommand_required(true)
         .subcommand(condition(
             "table-exists",
@@ -229,6 +281,96 @@ pub fn wait_command() -> clap::Command {
                     .help("IndexName (string)"),
             ),
         )
+        .subcommand(
+            bare_condition(
+                "backup-available",
+                "Wait until the backup is AVAILABLE (the database's backup worker builds it \
+                 meanwhile; a failed build ends the wait with its error).",
+            )
+            .arg(
+                Arg::new("backup-arn")
+                    .long("backup-arn")
+                    .value_name("STRING")
+                    .help("BackupArn (string)"),
+            ),
+        )
+}
+
+/// The clap command for `backup-schedule put|get|delete` (ours, not the AWS CLI's).
+pub fn backup_schedule_command() -> clap::Command {
+    let table = || {
+        Arg::new("table-name")
+            .long("table-name")
+            .value_name("STRING")
+            .help("TableName (string)")
+    };
+    let sub = |name: &'static str, about: &'static str| {
+        clap::Command::new(name)
+            .about(about)
+            .args_override_self(true)
+            .arg(table())
+            .arg(cli_input_json_arg())
+            .after_help(
+                "Exit codes: 0 ok, 252 bad parameters, 254 the service returned an error, 255 other failures.",
+            )
+    };
+    let number = |name: &'static str, member: &str, help: &str| {
+        Arg::new(name)
+            .long(name)
+            .value_name("INTEGER")
+            .value_parser(clap::value_parser!(u64))
+            .help(format!("Schedule.{member}: {help}"))
+    };
+    clap::Command::new(BACKUP_SCHEDULE)
+        .about(
+            "A table's backup schedule, run by the database's backup worker while the database \
+             is open (ours: not an AWS CLI command).",
+        )
+        .subcommand_required(true)
+        .subcommand(
+            sub(
+                "put",
+                "Set the table's schedule (PutBackupSchedule): a USER backup named \
+                 <prefix>-<YYYYMMDDTHHMMSSZ> every --interval-seconds or daily at --daily-at \
+                 (UTC), with retention by count and age over the schedule's own backups.",
+            )
+            .arg(number(
+                "interval-seconds",
+                "IntervalSeconds",
+                "back up every this many seconds (at least 60)",
+            ))
+            .arg(
+                Arg::new("daily-at")
+                    .long("daily-at")
+                    .value_name("HH:MM")
+                    .conflicts_with("interval-seconds")
+                    .help("Schedule.DailyAt: back up once a day at this UTC time"),
+            )
+            .arg(
+                Arg::new("name-prefix")
+                    .long("name-prefix")
+                    .value_name("STRING")
+                    .help("Schedule.NamePrefix: the backups' names start with it"),
+            )
+            .arg(number(
+                "keep-last",
+                "KeepLast",
+                "keep only the newest this many of the schedule's backups",
+            ))
+            .arg(number(
+                "max-age-days",
+                "MaxAgeDays",
+                "delete the schedule's backups older than this many days",
+            )),
+        )
+        .subcommand(sub(
+            "get",
+            "Show the table's schedule and its next run (DescribeBackupSchedule; nothing when there is none).",
+        ))
+        .subcommand(sub(
+            "delete",
+            "Remove the table's schedule; its backups stay (DeleteBackupSchedule).",
+        ))
 }
 
 /// Every `aws dynamodb`-shaped command name.
@@ -236,7 +378,7 @@ pub fn command_names() -> impl Iterator<Item = &'static str> {
     spec::COMMANDS
         .iter()
         .map(|c| c.name)
-        .chain(std::iter::once("wait"))
+        .chain(["wait", BACKUP_SCHEDULE])
 }
 
 /// The action of command `name` whose arguments clap parsed into `matches`.
@@ -244,8 +386,21 @@ pub fn action_from_matches(name: &str, matches: &ArgMatches) -> Result<Action, P
     if name == "wait" {
         return wait_from_matches(matches).map(Action::Wait);
     }
+    if name == BACKUP_SCHEDULE {
+        return schedule_from_matches(matches).map(Action::Call);
+    }
     let spec = spec::command(name).ok_or_else(|| ParamError(format!("unknown command {name}")))?;
-    call_from_matches(spec, matches).map(Action::Call)
+    let call = call_from_matches(spec, matches)?;
+    if name == CREATE_BACKUP {
+        return Ok(Action::CreateBackup(CreateBackup {
+            call,
+            wait: !matches.get_flag("no-wait"),
+            timeout: matches
+                .get_one::<u64>("timeout-seconds")
+                .map(|s| Duration::from_secs(*s)),
+        }));
+    }
+    Ok(Action::Call(call))
 }
 
 /// Parses `args` (the command name first, e.g. `["put-item", "--table-name", "T", ...]`) and
@@ -259,7 +414,9 @@ where
     for spec in spec::COMMANDS {
         root = root.subcommand(command_for(spec));
     }
-    root = root.subcommand(wait_command());
+    root = root
+        .subcommand(wait_command())
+        .subcommand(backup_schedule_command());
     let argv =
         std::iter::once(std::ffi::OsString::from("ddbfmt")).chain(args.into_iter().map(Into::into));
     let matches = root
@@ -280,6 +437,14 @@ fn call_from_matches(spec: &'static CommandSpec, m: &ArgMatches) -> Result<Call,
                 .map(|s| params::resolve_file(flag.name, s).map(Value::String))
                 .transpose()?,
             Kind::Int => m.get_one::<i64>(flag.name).map(|n| Value::from(*n)),
+            Kind::Timestamp => m
+                .get_one::<String>(flag.name)
+                .map(|s| {
+                    let text = params::resolve_file(flag.name, s)?;
+                    crate::time::parse_timestamp(&text)
+                        .map_err(|e| ParamError::parsing(flag.name, e))
+                })
+                .transpose()?,
             Kind::Bool => {
                 if m.get_flag(flag.name) {
                     Some(Value::Bool(true))
@@ -306,6 +471,15 @@ fn call_from_matches(spec: &'static CommandSpec, m: &ArgMatches) -> Result<Call,
         // The AWS CLI adds each member of the document the command line did not set.
         for (member, value) in params::cli_input_json(text)? {
             request.entry(member).or_insert(value);
+        }
+        // Timestamps in the document may be ISO 8601 text, as botocore accepts them.
+        for flag in spec.flags.iter().filter(|f| f.kind == Kind::Timestamp) {
+            if let Some(Value::String(text)) = request.get(flag.member) {
+                let seconds = crate::time::parse_timestamp(text).map_err(|e| {
+                    ParamError::parsing("cli-input-json", format!("{}: {e}", flag.member))
+                })?;
+                request.insert(flag.member.to_owned(), seconds);
+            }
         }
     }
     validate_members(spec, &request, cli_input.is_some())?;
@@ -435,12 +609,18 @@ fn wait_from_matches(m: &ArgMatches) -> Result<Wait, ParamError> {
     let required = |flag: &str, member: &str| -> Result<String, ParamError> {
         member_or_missing(lookup(flag, member)?, flag, member, has_cli_input)
     };
-    let table = required("table-name", "TableName")?;
     let waiter = match condition {
-        "table-exists" => Waiter::TableExists { table },
-        "table-not-exists" => Waiter::TableNotExists { table },
+        "backup-available" => Waiter::BackupAvailable {
+            arn: required("backup-arn", "BackupArn")?,
+        },
+        "table-exists" => Waiter::TableExists {
+            table: required("table-name", "TableName")?,
+        },
+        "table-not-exists" => Waiter::TableNotExists {
+            table: required("table-name", "TableName")?,
+        },
         _ => Waiter::IndexActive {
-            table,
+            table: required("table-name", "TableName")?,
             index: required("index-name", "IndexName")?,
         },
     };
@@ -451,6 +631,113 @@ fn wait_from_matches(m: &ArgMatches) -> Result<Wait, ParamError> {
     Ok(Wait {
         waiter,
         timeout: Duration::from_secs(timeout_seconds),
+    })
+}
+
+/// `backup-schedule put|get|delete`: `{"TableName", "Schedule": {...}}` for put (flags override
+/// the members of `--cli-input-json`'s `Schedule`), `{"TableName"}` for get and delete.
+fn schedule_from_matches(m: &ArgMatches) -> Result<Call, ParamError> {
+    let (sub, sm) = m
+        .subcommand()
+        .ok_or_else(|| usage_error("the following arguments are required: <put|get|delete>"))?;
+    let operation = match sub {
+        "put" => "PutBackupSchedule",
+        "get" => "DescribeBackupSchedule",
+        _ => "DeleteBackupSchedule",
+    };
+    let has_cli_input = sm.get_one::<String>("cli-input-json").is_some();
+    let mut request = sm
+        .get_one::<String>("cli-input-json")
+        .map(|text| params::cli_input_json(text))
+        .transpose()?
+        .unwrap_or_default();
+    if let Some(table) = sm.get_one::<String>("table-name") {
+        let table = params::resolve_file("table-name", table)?;
+        request.insert("TableName".to_owned(), Value::String(table));
+    }
+    let mut allowed = vec!["TableName"];
+    if sub == "put" {
+        allowed.push("Schedule");
+        let mut schedule = match request.remove("Schedule") {
+            Some(Value::Object(map)) => map,
+            Some(other) => {
+                // Not an object: left for the service to reject.
+                request.insert("Schedule".to_owned(), other);
+                Map::new()
+            }
+            None => Map::new(),
+        };
+        for (flag, member) in [
+            ("interval-seconds", "IntervalSeconds"),
+            ("keep-last", "KeepLast"),
+            ("max-age-days", "MaxAgeDays"),
+        ] {
+            if let Some(n) = sm.get_one::<u64>(flag) {
+                schedule.insert(member.to_owned(), Value::from(*n));
+            }
+        }
+        for (flag, member) in [("daily-at", "DailyAt"), ("name-prefix", "NamePrefix")] {
+            if let Some(text) = sm.get_one::<String>(flag) {
+                let text = params::resolve_file(flag, text)?;
+                schedule.insert(member.to_owned(), Value::String(text));
+            }
+        }
+        if sm.get_one::<u64>("interval-seconds").is_some() {
+            schedule.remove("DailyAt");
+        } else if sm.get_one::<String>("daily-at").is_some() {
+            schedule.remove("IntervalSeconds");
+        }
+        if !has_cli_input {
+            let mut missing = Vec::new();
+            if !request.contains_key("TableName") {
+                missing.push("--table-name");
+            }
+            if !(schedule.contains_key("IntervalSeconds") || schedule.contains_key("DailyAt")) {
+                missing.push("--interval-seconds | --daily-at");
+            }
+            if !schedule.contains_key("NamePrefix") {
+                missing.push("--name-prefix");
+            }
+            if !missing.is_empty() {
+                return Err(usage_error(&format!(
+                    "the following arguments are required: {}",
+                    missing.join(", ")
+                )));
+            }
+        }
+        if !schedule.is_empty() || !request.contains_key("Schedule") {
+            request.insert("Schedule".to_owned(), Value::Object(schedule));
+        }
+    } else if !has_cli_input && !request.contains_key("TableName") {
+        return Err(usage_error(
+            "the following arguments are required: --table-name",
+        ));
+    }
+    if has_cli_input {
+        let mut problems: Vec<String> = allowed
+            .iter()
+            .filter(|member| !request.contains_key(**member))
+            .map(|member| format!("Missing required parameter in input: \"{member}\""))
+            .collect();
+        for member in request.keys() {
+            if !allowed.contains(&member.as_str()) {
+                problems.push(format!(
+                    "Unknown parameter in input: \"{member}\", must be one of: {}",
+                    allowed.join(", ")
+                ));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(ParamError(format!(
+                "Parameter validation failed:\n{}",
+                problems.join("\n")
+            )));
+        }
+    }
+    Ok(Call {
+        operation,
+        request: Value::Object(request),
+        paging: None,
     })
 }
 

@@ -2,7 +2,7 @@
 //! errors, paging decisions and waiters.
 
 use super::*;
-use crate::aws::spec::{LIST_TABLES_PAGINATOR, QUERY_SCAN_PAGINATOR};
+use crate::aws::spec::{LIST_BACKUPS_PAGINATOR, LIST_TABLES_PAGINATOR, QUERY_SCAN_PAGINATOR};
 use serde_json::json;
 
 fn call(args: &[&str]) -> Call {
@@ -482,4 +482,249 @@ fn waiters() {
         err.contains("unrecognized subcommand 'table-gone'"),
         "{err}"
     );
+}
+
+#[test]
+fn backup_requests() {
+    let create = |args: &[&str]| match build_request(args) {
+        Ok(Action::CreateBackup(create)) => create,
+        other => panic!("{other:?}"),
+    };
+    let c = create(&["create-backup", "--table-name", "T", "--backup-name", "b1"]);
+    assert_eq!(c.call.operation, "CreateBackup");
+    assert_eq!(
+        c.call.request,
+        json!({"TableName": "T", "BackupName": "b1"})
+    );
+    assert!(c.wait);
+    assert_eq!(c.timeout, None);
+    let c = create(&[
+        "create-backup",
+        "--cli-input-json",
+        r#"{"TableName":"T","BackupName":"b1"}"#,
+        "--no-wait",
+    ]);
+    assert!(!c.wait);
+    assert_eq!(
+        c.call.request,
+        json!({"TableName": "T", "BackupName": "b1"})
+    );
+    let c = create(&[
+        "create-backup",
+        "--table-name",
+        "T",
+        "--backup-name",
+        "b1",
+        "--timeout-seconds",
+        "9",
+    ]);
+    assert_eq!(c.timeout, Some(Duration::from_secs(9)));
+    let err = param_error(&[
+        "create-backup",
+        "--table-name",
+        "T",
+        "--backup-name",
+        "b",
+        "--no-wait",
+        "--timeout-seconds",
+        "1",
+    ]);
+    assert!(err.contains("cannot be used with"), "{err}");
+    assert!(
+        param_error(&["create-backup", "--table-name", "T"])
+            .ends_with("the following arguments are required: --backup-name")
+    );
+
+    assert_eq!(
+        request(&["describe-backup", "--backup-arn", "arn:b"]),
+        ("DescribeBackup", json!({"BackupArn": "arn:b"}))
+    );
+    assert_eq!(
+        request(&["delete-backup", "--backup-arn", "arn:b"]),
+        ("DeleteBackup", json!({"BackupArn": "arn:b"}))
+    );
+    assert_eq!(
+        request(&[
+            "update-continuous-backups",
+            "--table-name",
+            "T",
+            "--point-in-time-recovery-specification",
+            "PointInTimeRecoveryEnabled=true,RecoveryPeriodInDays=7"
+        ]),
+        (
+            "UpdateContinuousBackups",
+            json!({"TableName": "T", "PointInTimeRecoverySpecification":
+                {"PointInTimeRecoveryEnabled": true, "RecoveryPeriodInDays": 7}})
+        )
+    );
+    assert_eq!(
+        request(&["describe-continuous-backups", "--table-name", "T"]),
+        ("DescribeContinuousBackups", json!({"TableName": "T"}))
+    );
+}
+
+#[test]
+fn list_backups_times_and_paging() {
+    let c = call(&[
+        "list-backups",
+        "--table-name",
+        "T",
+        "--time-range-lower-bound",
+        "2025-12-02T00:00:00Z",
+        "--time-range-upper-bound",
+        "1764633600.5",
+        "--backup-type",
+        "ALL",
+        "--max-items",
+        "2",
+    ]);
+    assert_eq!(c.operation, "ListBackups");
+    assert_eq!(
+        c.request,
+        json!({"TableName": "T", "TimeRangeLowerBound": 1_764_633_600,
+               "TimeRangeUpperBound": 1_764_633_600.5, "BackupType": "ALL"})
+    );
+    let paging = c.paging.unwrap();
+    assert_eq!(paging.paginator, &LIST_BACKUPS_PAGINATOR);
+    assert_eq!(paging.max_items, Some(2));
+    // ISO text in --cli-input-json is converted too; --limit is manual paging.
+    let c = call(&[
+        "list-backups",
+        "--cli-input-json",
+        r#"{"TimeRangeLowerBound": "2025-12-02", "Limit": 1}"#,
+    ]);
+    assert_eq!(
+        c.request,
+        json!({"TimeRangeLowerBound": 1_764_633_600, "Limit": 1})
+    );
+    assert_eq!(c.paging, None);
+    let err = param_error(&["list-backups", "--time-range-lower-bound", "yesterday"]);
+    assert!(
+        err.starts_with(
+            "Error parsing parameter '--time-range-lower-bound': invalid timestamp 'yesterday'"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn backup_schedule_requests() {
+    assert_eq!(
+        request(&[
+            "backup-schedule",
+            "put",
+            "--table-name",
+            "T",
+            "--interval-seconds",
+            "3600",
+            "--name-prefix",
+            "hourly",
+            "--keep-last",
+            "3"
+        ]),
+        (
+            "PutBackupSchedule",
+            json!({"TableName": "T", "Schedule":
+                {"IntervalSeconds": 3600, "NamePrefix": "hourly", "KeepLast": 3}})
+        )
+    );
+    assert_eq!(
+        request(&[
+            "backup-schedule",
+            "put",
+            "--cli-input-json",
+            r#"{"TableName":"T","Schedule":{"IntervalSeconds":60,"NamePrefix":"p"}}"#,
+            "--daily-at",
+            "03:30",
+            "--max-age-days",
+            "7"
+        ]),
+        (
+            "PutBackupSchedule",
+            json!({"TableName": "T", "Schedule":
+                {"DailyAt": "03:30", "NamePrefix": "p", "MaxAgeDays": 7}})
+        )
+    );
+    assert_eq!(
+        request(&["backup-schedule", "get", "--table-name", "T"]),
+        ("DescribeBackupSchedule", json!({"TableName": "T"}))
+    );
+    assert_eq!(
+        request(&[
+            "backup-schedule",
+            "delete",
+            "--cli-input-json",
+            r#"{"TableName":"T"}"#
+        ]),
+        ("DeleteBackupSchedule", json!({"TableName": "T"}))
+    );
+    let err = param_error(&[
+        "backup-schedule",
+        "put",
+        "--table-name",
+        "T",
+        "--name-prefix",
+        "p",
+    ]);
+    assert!(
+        err.ends_with("the following arguments are required: --interval-seconds | --daily-at"),
+        "{err}"
+    );
+    let err = param_error(&[
+        "backup-schedule",
+        "put",
+        "--table-name",
+        "T",
+        "--name-prefix",
+        "p",
+        "--interval-seconds",
+        "60",
+        "--daily-at",
+        "01:00",
+    ]);
+    assert!(err.contains("cannot be used with"), "{err}");
+    assert_eq!(
+        param_error(&[
+            "backup-schedule",
+            "get",
+            "--cli-input-json",
+            r#"{"Table":"T"}"#
+        ]),
+        "Parameter validation failed:\nMissing required parameter in input: \"TableName\"\nUnknown parameter in input: \"Table\", must be one of: TableName"
+    );
+    assert!(
+        param_error(&["backup-schedule", "delete"])
+            .ends_with("the following arguments are required: --table-name")
+    );
+}
+
+#[test]
+fn backup_available_waiter() {
+    let wait = |args: &[&str]| match build_request(args) {
+        Ok(Action::Wait(wait)) => wait,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        wait(&["wait", "backup-available", "--backup-arn", "arn:b"]).waiter,
+        Waiter::BackupAvailable {
+            arn: "arn:b".to_owned()
+        }
+    );
+    assert_eq!(
+        wait(&[
+            "wait",
+            "backup-available",
+            "--cli-input-json",
+            r#"{"BackupArn":"arn:b"}"#
+        ])
+        .waiter
+        .name(),
+        "BackupAvailable"
+    );
+    assert!(
+        param_error(&["wait", "backup-available"])
+            .ends_with("the following arguments are required: --backup-arn")
+    );
+    let err = param_error(&["wait", "backup-available", "--table-name", "T"]);
+    assert!(err.contains("unexpected argument '--table-name'"), "{err}");
 }

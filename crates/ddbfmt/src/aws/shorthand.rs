@@ -17,18 +17,20 @@
 use serde_json::{Map, Value};
 
 /// Members whose shorthand scalars are integers.
-pub const INTEGER_MEMBERS: [&str; 6] = [
+pub const INTEGER_MEMBERS: [&str; 7] = [
     "ReadCapacityUnits",
     "WriteCapacityUnits",
     "MaxReadRequestUnits",
     "MaxWriteRequestUnits",
     "ReadUnitsPerSecond",
     "WriteUnitsPerSecond",
+    "RecoveryPeriodInDays",
 ];
 
 /// Members whose shorthand scalars are booleans (`BOOL`/`NULL` of an attribute value included).
-pub const BOOLEAN_MEMBERS: [&str; 6] = [
+pub const BOOLEAN_MEMBERS: [&str; 7] = [
     "StreamEnabled",
+    "PointInTimeRecoveryEnabled",
     "Enabled",
     "ConsistentRead",
     "DeletionProtectionEnabled",

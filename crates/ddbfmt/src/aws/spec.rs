@@ -19,6 +19,8 @@ pub enum Kind {
     List,
     /// A list of strings: the values, or one JSON array.
     StrList,
+    /// A point in time: epoch seconds (fractional allowed) or ISO 8601; sent as epoch seconds.
+    Timestamp,
 }
 
 /// One parameter of an operation.
@@ -68,9 +70,10 @@ const fn flag(name: &'static str, member: &'static str, kind: Kind) -> Flag {
     Flag { name, member, kind }
 }
 
-use Kind::{Bool, Int, Json, List, Str, StrList};
+use Kind::{Bool, Int, Json, List, Str, StrList, Timestamp};
 
 const TABLE_NAME: Flag = flag("table-name", "TableName", Str);
+const BACKUP_ARN: Flag = flag("backup-arn", "BackupArn", Str);
 const KEY: Flag = flag("key", "Key", Json);
 const RETURN_CONSUMED_CAPACITY: Flag =
     flag("return-consumed-capacity", "ReturnConsumedCapacity", Str);
@@ -133,6 +136,14 @@ pub static LIST_TABLES_PAGINATOR: Paginator = Paginator {
     output_token: "LastEvaluatedTableName",
     limit_key: "Limit",
     result_keys: &["TableNames"],
+    non_aggregate_keys: &[],
+};
+
+pub static LIST_BACKUPS_PAGINATOR: Paginator = Paginator {
+    input_token: "ExclusiveStartBackupArn",
+    output_token: "LastEvaluatedBackupArn",
+    limit_key: "Limit",
+    result_keys: &["BackupSummaries"],
     non_aggregate_keys: &[],
 };
 
@@ -370,6 +381,73 @@ pub static COMMANDS: &[CommandSpec] = &[
         ],
         required: &["TableName"],
         paginator: Some(&QUERY_SCAN_PAGINATOR),
+    },
+    CommandSpec {
+        name: "create-backup",
+        operation: "CreateBackup",
+        about: "Back up a table at this instant: prints the CREATING response, then waits \
+                for AVAILABLE unless --no-wait (CreateBackup).",
+        flags: &[TABLE_NAME, flag("backup-name", "BackupName", Str)],
+        required: &["TableName", "BackupName"],
+        paginator: None,
+    },
+    CommandSpec {
+        name: "describe-backup",
+        operation: "DescribeBackup",
+        about: "Describe a backup: status, source table at the backup's cut, its directory \
+                (DescribeBackup).",
+        flags: &[BACKUP_ARN],
+        required: &["BackupArn"],
+        paginator: None,
+    },
+    CommandSpec {
+        name: "list-backups",
+        operation: "ListBackups",
+        about: "List backups, filtered by table, request time and type (ListBackups; \
+                paginated).",
+        flags: &[
+            TABLE_NAME,
+            LIMIT,
+            flag("time-range-lower-bound", "TimeRangeLowerBound", Timestamp),
+            flag("time-range-upper-bound", "TimeRangeUpperBound", Timestamp),
+            flag("exclusive-start-backup-arn", "ExclusiveStartBackupArn", Str),
+            flag("backup-type", "BackupType", Str),
+        ],
+        required: &[],
+        paginator: Some(&LIST_BACKUPS_PAGINATOR),
+    },
+    CommandSpec {
+        name: "delete-backup",
+        operation: "DeleteBackup",
+        about: "Delete an AVAILABLE backup and its files (DeleteBackup).",
+        flags: &[BACKUP_ARN],
+        required: &["BackupArn"],
+        paginator: None,
+    },
+    CommandSpec {
+        name: "update-continuous-backups",
+        operation: "UpdateContinuousBackups",
+        about: "Turn point-in-time recovery on or off for a table, with its window of 1-35 \
+                days (UpdateContinuousBackups).",
+        flags: &[
+            TABLE_NAME,
+            flag(
+                "point-in-time-recovery-specification",
+                "PointInTimeRecoverySpecification",
+                Json,
+            ),
+        ],
+        required: &["TableName", "PointInTimeRecoverySpecification"],
+        paginator: None,
+    },
+    CommandSpec {
+        name: "describe-continuous-backups",
+        operation: "DescribeContinuousBackups",
+        about: "Show a table's point-in-time recovery status and restorable window \
+                (DescribeContinuousBackups).",
+        flags: &[TABLE_NAME],
+        required: &["TableName"],
+        paginator: None,
     },
 ];
 
