@@ -66,6 +66,11 @@ pub struct BackupOptions {
     pub row_group_bytes: usize,
     /// A partition's output is split into files of about this size.
     pub artifact_bytes: u64,
+    /// Run the backup worker (jobs, schedules, expiry) while the database is open (with
+    /// `TableConfig::background`). Off: jobs wait for a process that runs it, or for
+    /// [`crate::Database::run_backup_jobs`]. A short-lived process (a CLI call) turns it off so
+    /// that it neither starts a long build it would cancel at exit nor waits for one.
+    pub worker: bool,
 }
 
 impl Default for BackupOptions {
@@ -76,6 +81,7 @@ impl Default for BackupOptions {
             partitions: 2,
             row_group_bytes: defaults.row_group_bytes,
             artifact_bytes: defaults.artifact_bytes,
+            worker: true,
         }
     }
 }
@@ -349,7 +355,7 @@ impl BackupService {
 
     /// Starts the worker thread (when the configuration runs background work).
     pub fn start(self: &Arc<Self>) -> Result<()> {
-        if !self.config.background {
+        if !self.config.background || !self.options.worker {
             return Ok(());
         }
         let service = Arc::clone(self);

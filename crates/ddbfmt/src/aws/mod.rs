@@ -125,11 +125,18 @@ pub fn run(
         Err(e) => return report(stderr, &e.0, EXIT_PARAM_ERROR),
     };
     let mut options = DatabaseOptions::default();
-    if let Action::CreateBackup(CreateBackup { wait: false, .. }) = &action {
-        // `--no-wait`: no background threads, so the backup worker does not start the job and
-        // closing the database does not wait for it; the durable job resumes on the next open.
-        options.table.background = false;
-    }
+    // Backup jobs run only in a call that waits for one: any other call is short-lived, and
+    // would start a build only to cancel it at exit. A `--no-wait` backup's durable job runs
+    // in the next call that waits (create-backup, wait backup-available) or in a process that
+    // keeps the database open.
+    options.backup.worker = matches!(
+        &action,
+        Action::CreateBackup(CreateBackup { wait: true, .. })
+            | Action::Wait(request::Wait {
+                waiter: request::Waiter::BackupAvailable { .. },
+                ..
+            })
+    );
     match open_database_with(data_dir, options) {
         Ok(db) => run_action(db.as_ref(), &action, stdout, stderr),
         Err(why) => report(stderr, &why, EXIT_GENERAL_ERROR),

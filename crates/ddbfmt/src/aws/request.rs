@@ -113,9 +113,9 @@ cut, BackupMarker, is already fixed and durable). The command then keeps the dat
 its backup worker builds the artifacts, shows a spinner on stderr when stderr is a terminal, and
 exits 0 once the backup is AVAILABLE, or 255 if the job fails (the error is printed) or
 --timeout-seconds passes. With --no-wait it returns after printing, without starting the build;
-the job is durable and resumes the next time the database is opened (by any ddbfmt command that
-opens it: that command finishes the build in progress before it exits; `ddbfmt wait
-backup-available --backup-arn ARN` waits for it).";
+the job is durable and runs in the next process that runs the backup worker: a waiting
+create-backup, `ddbfmt wait backup-available --backup-arn ARN`, or a program that keeps the
+database open through the library (other ddbfmt commands are short-lived and leave it queued).";
 
 /// The clap command for `spec`.
 pub fn command_for(spec: &'static CommandSpec) -> clap::Command {
