@@ -252,7 +252,7 @@ mod tests {
         assert_eq!(code, ExitCode::SUCCESS);
         assert!(out.contains("--no-wait"), "{out}");
         assert!(
-            out.contains("resumes the next time the database is opened"),
+            out.contains("runs in the next process that runs the backup worker"),
             "{out}"
         );
         let (code, out, _) = run_args(&["backup-schedule", "put", "--help"]);

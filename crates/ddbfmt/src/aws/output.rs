@@ -16,9 +16,13 @@ pub const EXIT_GENERAL_ERROR: u8 = 255;
 
 /// The members that carry a point in time, which the engine answers in epoch seconds and the
 /// CLI prints as ISO 8601 with milliseconds (the AWS CLI's `cli_timestamp_format = iso8601`).
-/// Table descriptions keep their epoch numbers for now (as the table commands always printed
-/// them); item attributes are never touched (their values are objects, not numbers).
-pub const TIME_MEMBERS: [&str; 9] = [
+/// Item attributes are never touched (their values are objects, not numbers).
+pub const TIME_MEMBERS: [&str; 14] = [
+    "CreationDateTime",
+    "LastIncreaseDateTime",
+    "LastDecreaseDateTime",
+    "LastUpdateToPayPerRequestDateTime",
+    "RestoreDateTime",
     "BackupCreationDateTime",
     "BackupExpiryDateTime",
     "EarliestRestorableDateTime",
@@ -110,7 +114,7 @@ mod tests {
     }
 
     #[test]
-    fn backup_times_print_as_iso8601() {
+    fn times_print_as_iso8601() {
         let mut response = json!({
             "BackupDescription": {"BackupDetails": {"BackupCreationDateTime": 1_764_633_600.123},
                                   "SourceTableDetails": {"TableCreationDateTime": 1_764_633_600}},
@@ -127,7 +131,7 @@ mod tests {
                                       "SourceTableDetails": {"TableCreationDateTime": "2025-12-02T00:00:00.000Z"}},
                 "BackupMarker": {"DateTime": "1970-01-01T00:00:00.000Z", "Lsn": 7},
                 "BackupSummaries": [{"BackupCreationDateTime": "1970-01-01T00:00:01.500Z"}],
-                "TableDescription": {"CreationDateTime": 1_764_633_600},
+                "TableDescription": {"CreationDateTime": "2025-12-02T00:00:00.000Z"},
                 "Item": {"DateTime": {"N": "5"}},
             })
         );
