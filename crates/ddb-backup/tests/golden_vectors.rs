@@ -34,6 +34,11 @@ use ddb_model::{
 };
 use serde_json::{Value, json};
 
+/// A backup directory's files: relative path → bytes.
+type Files = BTreeMap<PathBuf, Vec<u8>>;
+/// A bad vector: name, description, files, expected first problem.
+type BadVector = (String, String, Files, Value);
+
 fn vectors() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../formats/backup/vectors")
 }
@@ -70,13 +75,13 @@ fn item(i: u64, version: u64) -> (Vec<u8>, Vec<u8>) {
         i % 12,
         i / 12
     );
-    if i % 3 != 0 {
+    if !i.is_multiple_of(3) {
         text.push_str(&format!(r#","tag":{{"S":"t{}"}}"#, i % 4));
     }
-    if i % 5 == 0 {
+    if i.is_multiple_of(5) {
         text.push_str(r#","blob":{"B":"AAEC/w=="}"#);
     }
-    if i % 7 == 0 {
+    if i.is_multiple_of(7) {
         text.push_str(r#","_private":{"M":{"tag":{"S":"not a key"}}},"list":{"L":[{"NULL":true},{"BOOL":false}]}"#);
     }
     text.push('}');
@@ -174,17 +179,11 @@ fn write_tree(dir: &Path, files: &BTreeMap<PathBuf, Vec<u8>>) {
 
 /// The bad vectors: name, description, how to damage a copy of `good/`, and the first
 /// problem's file, row group, offset, expectation (a substring) and the lowest level that sees it.
-fn bad_vectors(
-    manifest: &BackupManifest,
-    good: &BTreeMap<PathBuf, Vec<u8>>,
-) -> Vec<(String, String, BTreeMap<PathBuf, Vec<u8>>, Value)> {
+fn bad_vectors(manifest: &BackupManifest, good: &BTreeMap<PathBuf, Vec<u8>>) -> Vec<BadVector> {
     let a0 = &manifest.artifacts[0];
     let a1 = &manifest.artifacts[1];
     let mut out = Vec::new();
-    let mut add = |name: &str,
-                   description: &str,
-                   edit: &dyn Fn(&mut BTreeMap<PathBuf, Vec<u8>>),
-                   expect: Value| {
+    let mut add = |name: &str, description: &str, edit: &dyn Fn(&mut Files), expect: Value| {
         let mut files = good.clone();
         edit(&mut files);
         out.push((name.to_owned(), description.to_owned(), files, expect));
