@@ -82,7 +82,12 @@ pub fn detect(io: &dyn Io, path: &Path) -> Result<Kind, String> {
         let mut tail = vec![0u8; usize::try_from(tail_bytes).unwrap_or(0)];
         file.read_exact_at(&mut tail, len - tail_bytes)
             .map_err(|e| e.to_string())?;
-        if backup_files::looks_like_manifest(&tail) {
+        // By content, or by name (a damaged manifest is still verified as one).
+        if backup_files::looks_like_manifest(&tail)
+            || path
+                .file_name()
+                .is_some_and(|n| n == ddb_backup::MANIFEST_FILE)
+        {
             return Ok(Kind::Backup(BackupKind::Manifest(path.to_owned())));
         }
     }

@@ -264,3 +264,22 @@ fn a_directory_without_a_manifest_is_not_a_backup() {
     let (code, _, err) = run(&["verify", s(&dir)]);
     assert_eq!(code, ExitCode::from(2), "{err}");
 }
+
+#[test]
+fn a_damaged_manifest_is_still_verified_as_a_backup_manifest() {
+    let root = tempfile::tempdir().unwrap();
+    let (dir, _) = backup(root.path());
+    let path = dir.join("manifest.json");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = bytes.len() - 2;
+    bytes[at] = b']';
+    std::fs::write(&path, bytes).unwrap();
+    for target in [&path, &dir] {
+        let (code, out, err) = run(&["verify", s(target)]);
+        assert_eq!(code, ExitCode::from(1), "{out}{err}");
+        assert!(
+            out.contains("manifest.json") && out.contains("DAMAGED"),
+            "{out}"
+        );
+    }
+}
