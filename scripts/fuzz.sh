@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../fuzz"
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(item_json input_document key number create_table log_segment snapshot spill_run state_file)
+[ ${#targets[@]} -gt 0 ] || targets=(item_json input_document key number create_table log_segment snapshot spill_run state_file backup_manifest)
 command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
 export RUSTC_BOOTSTRAP=1
 
@@ -45,6 +45,9 @@ for d in sorted((root / 'snapshot' / 'vectors').glob('manifest-*')):
         seed('snapshot', d.name + '-' + f.stem, f.read_bytes())
 for f in sorted((root / 'spill' / 'vectors').glob('*.spill')):
     seed('spill_run', f.stem, f.read_bytes())
+for d in sorted((root / 'backup' / 'vectors').iterdir()):
+    if (d / 'manifest.json').exists():
+        seed('backup_manifest', d.name, (d / 'manifest.json').read_bytes())
 PY
 
 status=0

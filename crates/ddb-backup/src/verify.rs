@@ -302,15 +302,7 @@ fn check_bytes(
             }
         }
     }
-    let hash = whole.digest128();
-    if hash != entry.xxh3_128 {
-        problems.push(Problem::new(
-            path,
-            Location::default(),
-            format!("file xxh3-128 {}", hex::encode_u128(entry.xxh3_128)),
-            hex::encode_u128(hash),
-        ));
-    }
+    // The row groups first: they say where the damage is.
     for (rg, hasher) in entry.row_groups.iter().zip(groups) {
         let hash = hasher.digest128();
         if hash != rg.xxh3_128 {
@@ -325,6 +317,15 @@ fn check_bytes(
                 hex::encode_u128(hash),
             ));
         }
+    }
+    let hash = whole.digest128();
+    if hash != entry.xxh3_128 {
+        problems.push(Problem::new(
+            path,
+            Location::default(),
+            format!("file xxh3-128 {}", hex::encode_u128(entry.xxh3_128)),
+            hex::encode_u128(hash),
+        ));
     }
     Ok(())
 }

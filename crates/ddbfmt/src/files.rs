@@ -12,6 +12,7 @@ use ddb_log::segment::{SegmentEnd, scan_segment};
 use ddb_log::verify::{Finding, LogReport, SegmentReport, Severity, verify_log, verify_segment};
 use serde_json::{Value, json};
 
+use crate::backup_files::{self, BackupKind};
 use crate::database_files;
 use crate::snapshot_files::{self, MANIFEST_PREFIX, SnapshotKind};
 use crate::time::iso8601_ms;
@@ -33,6 +34,7 @@ pub enum Kind {
     LogSegment(PathBuf),
     LogDirectory(PathBuf),
     Snapshot(SnapshotKind),
+    Backup(BackupKind),
 }
 
 /// Detects the kind of `path` from its magic bytes or, for a directory, its entries.
@@ -42,6 +44,9 @@ pub fn detect(io: &dyn Io, path: &Path) -> Result<Kind, String> {
             return Ok(Kind::Database(path.to_owned()));
         }
         let names = io.read_dir(path).map_err(|e| e.to_string())?;
+        if names.iter().any(|n| n == ddb_backup::MANIFEST_FILE) {
+            return Ok(Kind::Backup(BackupKind::Directory(path.to_owned())));
+        }
         if names.iter().any(|n| n == ddb_snapshot::MANIFEST_FILE_NAME) {
             return Ok(Kind::Snapshot(SnapshotKind::Directory(path.to_owned())));
         }
@@ -52,9 +57,11 @@ pub fn detect(io: &dyn Io, path: &Path) -> Result<Kind, String> {
             return Ok(Kind::LogDirectory(path.to_owned()));
         }
         return Err(format!(
-            "{}: not a log directory (no segment files) nor a snapshot directory (no {})",
+            "{}: not a log directory (no segment files), a snapshot directory (no {}) nor a \
+             backup directory (no {})",
             path.display(),
-            ddb_snapshot::MANIFEST_FILE_NAME
+            ddb_snapshot::MANIFEST_FILE_NAME,
+            ddb_backup::MANIFEST_FILE
         ));
     }
     let file = io
@@ -65,6 +72,24 @@ pub fn detect(io: &dyn Io, path: &Path) -> Result<Kind, String> {
     let first = magic.get(..read).unwrap_or_default();
     if first.starts_with(&SEGMENT_MAGIC) {
         return Ok(Kind::LogSegment(path.to_owned()));
+    }
+    if first.starts_with(b"PAR1") {
+        return Ok(Kind::Backup(BackupKind::Artifact(path.to_owned())));
+    }
+    if first.starts_with(b"{") {
+        let len = file.len().map_err(|e| e.to_string())?;
+        let tail_bytes = backup_files::MANIFEST_TAIL_BYTES.min(len);
+        let mut tail = vec![0u8; usize::try_from(tail_bytes).unwrap_or(0)];
+        file.read_exact_at(&mut tail, len - tail_bytes)
+            .map_err(|e| e.to_string())?;
+        // By content, or by name (a damaged manifest is still verified as one).
+        if backup_files::looks_like_manifest(&tail)
+            || path
+                .file_name()
+                .is_some_and(|n| n == ddb_backup::MANIFEST_FILE)
+        {
+            return Ok(Kind::Backup(BackupKind::Manifest(path.to_owned())));
+        }
     }
     let state_file_name = path
         .file_name()
@@ -97,15 +122,18 @@ pub fn detect(io: &dyn Io, path: &Path) -> Result<Kind, String> {
     ))
 }
 
-/// `ddbfmt verify PATH [--deep] [--json]`.
+/// `ddbfmt verify PATH [--level structure|bytes|deep] [--deep] [--json]`. `level` is used by
+/// backups; every other kind is verified plainly, or in depth when `level` is `Deep`.
 pub fn verify(
     io: &Arc<dyn Io>,
     path: &Path,
-    deep: bool,
+    level: ddb_backup::VerifyLevel,
     as_json: bool,
     out: &mut dyn Write,
 ) -> Result<Outcome, String> {
+    let deep = level == ddb_backup::VerifyLevel::Deep;
     let findings = match detect(io.as_ref(), path)? {
+        Kind::Backup(kind) => return backup_files::verify(io, &kind, level, as_json, out),
         Kind::Database(root) => return database_files::verify(io, &root, deep, as_json, out),
         Kind::StateFile(path) => return database_files::state_file(io, &path, as_json, false, out),
         Kind::Snapshot(kind) => return snapshot_files::verify(io, &kind, deep, as_json, out),
@@ -211,6 +239,7 @@ pub fn inspect(
         Kind::Database(root) => return database_files::verify(io, &root, false, as_json, out),
         Kind::StateFile(path) => return database_files::state_file(io, &path, as_json, true, out),
         Kind::Snapshot(kind) => return snapshot_files::inspect(io, &kind, as_json, out),
+        Kind::Backup(kind) => return backup_files::inspect(io, &kind, as_json, out),
         Kind::LogSegment(path) => {
             let report =
                 verify_segment(io.as_ref(), &path, false, true).map_err(|e| e.to_string())?;
@@ -349,6 +378,7 @@ pub fn dump(
         }
         Kind::StateFile(path) => return database_files::state_file(io, &path, true, true, out),
         Kind::Snapshot(kind) => return snapshot_files::dump(io, &kind, out, err),
+        Kind::Backup(kind) => return backup_files::dump(io, &kind, out, err),
         Kind::LogSegment(path) => {
             let first = path
                 .file_name()

@@ -6,6 +6,7 @@
 
 mod audit;
 pub mod aws;
+mod backup_files;
 mod database_files;
 mod demo;
 mod files;
@@ -80,12 +81,25 @@ struct DumpArgs {
 struct VerifyArgs {
     path: std::path::PathBuf,
     /// Also decode every key and item and check their canonical forms (snapshots: decompress
-    /// every block, check key order and every chunk checksum).
+    /// every block, check key order and every chunk checksum). Same as `--level deep`.
     #[arg(long)]
     deep: bool,
+    /// How much of a backup to check: `structure` (manifest, sizes, footers, schema),
+    /// `bytes` (the default: + every whole-file and row-group hash) or `deep` (+ every row
+    /// decoded and checked). Other kinds: `deep` is `--deep`, the others the plain check.
+    #[arg(long, value_enum)]
+    level: Option<Level>,
     /// Machine-readable output.
     #[arg(long)]
     json: bool,
+}
+
+/// `verify --level`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Level {
+    Structure,
+    Bytes,
+    Deep,
 }
 
 /// Exit code of a format tool that could not do its job (unreadable path, unknown kind).
@@ -135,8 +149,13 @@ pub fn run(
             tool_exit(result, stderr)
         }
         Command::Verify(args) => {
+            let level = match (args.deep, args.level) {
+                (true, _) | (false, Some(Level::Deep)) => ddb_backup::VerifyLevel::Deep,
+                (false, Some(Level::Structure)) => ddb_backup::VerifyLevel::Structure,
+                (false, Some(Level::Bytes) | None) => ddb_backup::VerifyLevel::Bytes,
+            };
             let result = io_for_tools()
-                .and_then(|io| files::verify(&io, &args.path, args.deep, args.json, stdout));
+                .and_then(|io| files::verify(&io, &args.path, level, args.json, stdout));
             tool_exit(result, stderr)
         }
         Command::Aws(command) => ExitCode::from(aws::run(&cli.data_dir, &command, stdout, stderr)),

@@ -210,7 +210,7 @@ pub fn inspect(
 }
 
 /// A key as DynamoDB JSON values (null if it does not decode).
-fn key_json(key: &[u8]) -> Value {
+pub(crate) fn key_json(key: &[u8]) -> Value {
     match ddb_model::decode_key(key) {
         Ok(values) => Value::Array(
             values
