@@ -73,6 +73,22 @@ pub struct DatabaseReport {
     pub findings: Vec<Finding>,
     /// The audit log, if the directory has one and it could be read.
     pub audit: Option<AuditSummary>,
+    /// Every backup directory under `backups/`.
+    pub backups: Vec<BackupReport>,
+}
+
+/// One backup as verification saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupReport {
+    pub dir: PathBuf,
+    /// `AVAILABLE` (a manifest), `CREATING` (a job, no manifest), or `INCOMPLETE` (neither:
+    /// an interrupted request the next open removes).
+    pub status: &'static str,
+    pub name: Option<String>,
+    pub table: Option<String>,
+    pub marker_lsn: Option<u64>,
+    pub artifacts: usize,
+    pub rows: u64,
 }
 
 /// The audit log's records and head (its problems are findings).
@@ -144,7 +160,88 @@ pub fn verify_database(io: Arc<dyn Io>, root: &Path, deep: bool) -> DatabaseRepo
         report.tables.push(table);
     }
     verify_audit(&*io, root, &mut report);
+    verify_backups(&io, root, deep, &mut report);
     report
+}
+
+/// Every backup: an AVAILABLE one at `Bytes` (or `Deep`), a CREATING one by its job file.
+fn verify_backups(io: &Arc<dyn Io>, root: &Path, deep: bool, report: &mut DatabaseReport) {
+    let dir = crate::backups::backups_dir(root);
+    let Ok(names) = io.read_dir(&dir) else {
+        return;
+    };
+    let mut names: Vec<String> = names
+        .into_iter()
+        .filter_map(|n| n.to_str().map(str::to_owned))
+        .filter(|n| {
+            !n.starts_with(crate::backups::DELETED_PREFIX) && !ddb_io::publish::is_publish_temp(n)
+        })
+        .collect();
+    names.sort();
+    for name in names {
+        let path = dir.join(&name);
+        let mut backup = BackupReport {
+            dir: path.clone(),
+            status: "INCOMPLETE",
+            name: None,
+            table: None,
+            marker_lsn: None,
+            artifacts: 0,
+            rows: 0,
+        };
+        let published = ddb_backup::is_published(&**io, &path).unwrap_or(false);
+        if published {
+            backup.status = "AVAILABLE";
+            if let Ok(manifest) = ddb_backup::BackupManifest::load(&**io, &path) {
+                backup.name = Some(manifest.backup.backup_name.clone());
+                backup.table = Some(manifest.backup.table_name.clone());
+                backup.marker_lsn = Some(manifest.marker.lsn);
+            }
+            let level = if deep {
+                ddb_backup::VerifyLevel::Deep
+            } else {
+                ddb_backup::VerifyLevel::Bytes
+            };
+            match ddb_backup::verify(Arc::clone(io), &path, level) {
+                Ok(verified) => {
+                    backup.artifacts = verified.artifacts;
+                    backup.rows = verified.rows_checked;
+                    for problem in &verified.problems {
+                        report.findings.push(Finding {
+                            path: problem.file.clone(),
+                            message: problem.to_string(),
+                            recoverable: false,
+                        });
+                    }
+                }
+                Err(e) => report.findings.push(Finding {
+                    path: path.clone(),
+                    message: e.to_string(),
+                    recoverable: false,
+                }),
+            }
+        } else {
+            match state_file::load::<crate::backups::BackupJob>(
+                &**io,
+                &path,
+                crate::backups::JOB_FILE,
+            ) {
+                Ok(Some(job)) => {
+                    backup.status = "CREATING";
+                    backup.name = Some(job.identity.backup_name);
+                    backup.table = Some(job.identity.table_name);
+                    backup.marker_lsn = Some(job.marker_lsn);
+                }
+                Ok(None) => {}
+                Err(e) => report.findings.push(Finding {
+                    path: path.join(crate::backups::JOB_FILE),
+                    message: message_of(&e),
+                    recoverable: false,
+                }),
+            }
+        }
+        report.backups.push(backup);
+    }
 }
 
 /// The audit log's hash chain (a missing file is a database without records yet).
@@ -320,6 +417,37 @@ fn verify_table(
                 rows: verified.rows,
             });
         }
+    }
+    // Snapshots kept for the PITR window: their table part.
+    for retained in current.retained.iter().filter(|r| r.lsn != 0) {
+        let snapshot_dir = files::table_snapshot_dir(&files::checkpoint_dir(dir, retained.lsn));
+        let verified = ddb_snapshot::verify(Arc::clone(io), &snapshot_dir, deep);
+        for e in &verified.errors {
+            findings.push(Finding {
+                path: snapshot_dir.clone(),
+                message: e.to_string(),
+                recoverable: false,
+            });
+        }
+        table.snapshots.push(SnapshotSummary {
+            name: format!("table@{} (PITR)", retained.lsn),
+            dir: snapshot_dir,
+            files: verified.files,
+            rows: verified.rows,
+        });
+    }
+    if let Some(first) = table.log_first_lsn
+        && let Some(oldest) = current.retained.iter().map(|r| r.lsn).min()
+        && first > oldest + 1
+    {
+        findings.push(Finding {
+            path: files::log_dir(dir),
+            message: format!(
+                "the log starts at LSN {first}, but the PITR window needs it from LSN {}",
+                oldest + 1
+            ),
+            recoverable: false,
+        });
     }
     table.current = Some(current);
 }

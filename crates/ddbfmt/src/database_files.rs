@@ -53,6 +53,15 @@ fn report_json(report: &DatabaseReport) -> Value {
                 "files": s.files, "rows": s.rows,
             })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
+        "backups": report.backups.iter().map(|b| json!({
+            "dir": b.dir.display().to_string(),
+            "status": b.status,
+            "name": b.name,
+            "table": b.table,
+            "marker_lsn": b.marker_lsn,
+            "artifacts": b.artifacts,
+            "rows": b.rows,
+        })).collect::<Vec<_>>(),
         "audit": report.audit.as_ref().map(|a| json!({
             "path": a.path.display().to_string(),
             "records": a.records,
@@ -92,6 +101,19 @@ fn write_report(out: &mut dyn Write, report: &DatabaseReport, deep: bool) -> std
                 snapshot.dir.display()
             )?;
         }
+    }
+    for backup in &report.backups {
+        writeln!(
+            out,
+            "backup {} {} of {} at LSN {}: {} artifact(s), {} row(s) checked, dir {}",
+            backup.name.as_deref().unwrap_or("-"),
+            backup.status,
+            backup.table.as_deref().unwrap_or("-"),
+            backup.marker_lsn.map_or("-".to_owned(), |l| l.to_string()),
+            backup.artifacts,
+            backup.rows,
+            backup.dir.display()
+        )?;
     }
     if let Some(audit) = &report.audit {
         writeln!(
