@@ -7,7 +7,7 @@
 //! alone. It prints rows/s and MB/s of item bytes at the cut (the table the backup holds).
 //!
 //! `cargo run --release -p ddb-bench --example backup -- latency [N]` loads N items into a
-//! database table (the orders workload), checkpoints, writes N/5 more, then times CreateBackup
+//! database table (the orders workload), checkpoints, writes 1000 more, then times CreateBackup
 //! 20 times (answer only: the job runs afterwards) and reports the median and maximum.
 //! Files go to `$DDB_BENCH_DIR` or a tempdir.
 
@@ -113,10 +113,13 @@ fn latency(dir: &Path, items: u64) -> Result<(), Box<dyn Error>> {
     let started = Instant::now();
     ddb_bench::table::load(&db, 0..items, users)?;
     db.checkpoint(ddb_bench::table::TABLE)?;
-    ddb_bench::table::load(&db, items..items + items / 5, users)?;
+    // A small log tail: writes after a checkpoint of a large table are slow today (each reads
+    // the old item through the snapshot; docs/PERFORMANCE.md, "Engine problems"), and the
+    // answer does not read the log anyway.
+    let tail = 1000;
+    ddb_bench::table::load(&db, items..items + tail, users)?;
     println!(
-        "{items} items (+{} logged) loaded in {:.1} s",
-        items / 5,
+        "{items} items (+{tail} logged) loaded in {:.1} s",
         started.elapsed().as_secs_f64()
     );
     let mut times: Vec<Duration> = Vec::new();
