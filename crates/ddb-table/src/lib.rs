@@ -20,6 +20,7 @@ pub mod retention;
 pub mod state_file;
 pub mod store;
 pub mod table;
+mod update_table;
 pub mod verify;
 
 pub use db::{Database, DatabaseOptions, WaitFor};

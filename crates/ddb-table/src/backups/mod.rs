@@ -18,6 +18,7 @@
 
 mod job;
 pub mod ops;
+mod pitr;
 mod schedule;
 
 use std::collections::{BTreeMap, VecDeque};

@@ -11,14 +11,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
-    BackupEntry, BackupJob, BackupSchedule, BackupService, BackupStatus, DELETED_PREFIX, JOB_FILE,
-    JOB_FORMAT, backups_dir, creating_entry, id_of_arn, lock_state,
+    BackupEntry, BackupJob, BackupService, BackupStatus, DELETED_PREFIX, JOB_FILE, JOB_FORMAT,
+    backups_dir, creating_entry, id_of_arn, lock_state,
 };
-use crate::catalog::PitrSettings;
 use crate::db::Database;
 use crate::error::{Error, Result};
 use crate::files;
-use crate::retention::PitrPolicy;
 use crate::state_file;
 use crate::table::lock;
 
@@ -37,35 +35,6 @@ pub fn seconds(ms: u64) -> Value {
     json!(secs)
 }
 
-/// ISO 8601 UTC with milliseconds.
-pub fn iso_time(ms: u64) -> String {
-    let days = ms / 86_400_000;
-    let rem = ms % 86_400_000;
-    let (y, m, d) = civil_from_days(i64::try_from(days).unwrap_or(i64::MAX));
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3_600_000,
-        rem / 60_000 % 60,
-        rem / 1000 % 60,
-        rem % 1000
-    )
-}
-
-/// Days since 1970-01-01 → (year, month, day) in the proleptic Gregorian calendar (Howard
-/// Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
-    let m = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
 /// The member at JSON pointer `pointer`, or null.
 pub(crate) fn at<'a>(value: &'a Value, pointer: &str) -> &'a Value {
     static NULL: Value = Value::Null;
@@ -79,15 +48,15 @@ fn backup_not_found() -> DdbError {
     )
 }
 
-fn table_not_found(name: &str) -> DdbError {
+pub(crate) fn table_not_found(name: &str) -> DdbError {
     DdbError::new(ErrorKind::TableNotFound, format!("Table not found: {name}"))
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(request: &Value) -> DdbResult<T> {
+pub(crate) fn parse<T: for<'de> Deserialize<'de>>(request: &Value) -> DdbResult<T> {
     serde_json::from_value(request.clone()).map_err(|e| DdbError::serialization(e.to_string()))
 }
 
-fn validate_backup_name(name: &str) -> DdbResult<()> {
+pub(crate) fn validate_backup_name(name: &str) -> DdbResult<()> {
     let problem = if name.len() < 3 {
         Some("Member must have length greater than or equal to 3")
     } else if name.len() > 255 {
@@ -110,7 +79,7 @@ fn validate_backup_name(name: &str) -> DdbResult<()> {
 }
 
 /// A new backup id: creation ms (14 digits) and 32 bits from the clock, process and a counter.
-fn new_backup_id(table: &str, ms: u64) -> String {
+pub(crate) fn new_backup_id(table: &str, ms: u64) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -439,7 +408,7 @@ fn with_location(mut response: Value, entry: &BackupEntry) -> Value {
     response
 }
 
-fn table_name_field(request: &Value) -> DdbResult<String> {
+pub(crate) fn table_name_field(request: &Value) -> DdbResult<String> {
     match request.get("TableName") {
         Some(Value::String(name)) => Ok(name.clone()),
         Some(_) => Err(DdbError::serialization(
@@ -546,19 +515,7 @@ impl Database {
             backup_type: Option<String>,
         }
         let input: Input = parse(request)?;
-        let limit = input.limit.unwrap_or(100);
-        if !(1..=100).contains(&limit) {
-            let constraint = if limit < 1 {
-                "Member must have value greater than or equal to 1"
-            } else {
-                "Member must have value less than or equal to 100"
-            };
-            return Err(DdbError::validation(format!(
-                "1 validation error detected: Value '{limit}' at 'limit' failed to satisfy \
-                 constraint: {constraint}"
-            )));
-        }
-        let limit = usize::try_from(limit).unwrap_or(100);
+        let limit = crate::db::page_limit(input.limit)?;
         let kind = input.backup_type.unwrap_or_else(|| "USER".to_owned());
         if !matches!(kind.as_str(), "USER" | "SYSTEM" | "AWS_BACKUP" | "ALL") {
             return Err(DdbError::validation(format!(
@@ -615,273 +572,6 @@ impl Database {
         }
         Ok(out)
     }
-
-    pub(crate) fn update_continuous_backups(&self, request: &Value) -> DdbResult<Value> {
-        #[derive(Deserialize)]
-        #[serde(rename_all = "PascalCase", deny_unknown_fields)]
-        struct Spec {
-            point_in_time_recovery_enabled: bool,
-            recovery_period_in_days: Option<i64>,
-        }
-        #[derive(Deserialize)]
-        #[serde(rename_all = "PascalCase", deny_unknown_fields)]
-        struct Input {
-            #[allow(dead_code)]
-            table_name: String,
-            point_in_time_recovery_specification: Option<Spec>,
-        }
-        self.check_writable()?;
-        let name = table_name_field(request)?;
-        let input: Input = parse(request)?;
-        let Some(spec) = input.point_in_time_recovery_specification else {
-            return Err(DdbError::validation(
-                "1 validation error detected: Value null at 'pointInTimeRecoverySpecification' \
-                 failed to satisfy constraint: Member must not be null",
-            ));
-        };
-        if let Some(days) = spec.recovery_period_in_days {
-            if !spec.point_in_time_recovery_enabled {
-                return Err(DdbError::validation(
-                    "RecoveryPeriodInDays can only be set when PointInTimeRecoveryEnabled is true",
-                ));
-            }
-            if !(1..=35).contains(&days) {
-                return Err(DdbError::validation(format!(
-                    "1 validation error detected: Value '{days}' at \
-                     'pointInTimeRecoverySpecification.recoveryPeriodInDays' failed to satisfy \
-                     constraint: Member must have value between 1 and 35"
-                )));
-            }
-        }
-        let _control = lock(&self.backups.control);
-        let entry = self
-            .catalog
-            .lock()
-            .tables
-            .get(&name)
-            .cloned()
-            .ok_or_else(|| table_not_found(&name))?;
-        if entry.status != TableStatus::Active {
-            return Err(DdbError::new(
-                ErrorKind::TableInUse,
-                format!("Table is not ACTIVE: {name}"),
-            ));
-        }
-        if !spec.point_in_time_recovery_enabled && self.backups.table_busy(&entry.id) {
-            return Err(DdbError::new(
-                ErrorKind::TableInUse,
-                format!(
-                    "A backup of table {name} is in progress: point in time recovery cannot be \
-                     disabled until it completes"
-                ),
-            ));
-        }
-        let now = now_ms();
-        let next = match (spec.point_in_time_recovery_enabled, &entry.pitr) {
-            (false, _) => None,
-            (true, Some(old)) => Some(PitrSettings {
-                recovery_period_in_days: spec
-                    .recovery_period_in_days
-                    .and_then(|d| u32::try_from(d).ok())
-                    .unwrap_or(old.recovery_period_in_days),
-                enabled_at_ms: old.enabled_at_ms,
-            }),
-            (true, None) => Some(PitrSettings {
-                recovery_period_in_days: spec
-                    .recovery_period_in_days
-                    .and_then(|d| u32::try_from(d).ok())
-                    .unwrap_or(35),
-                enabled_at_ms: now,
-            }),
-        };
-        self.catalog.update(|catalog| {
-            if let Some(e) = catalog.tables.get_mut(&name) {
-                e.pitr = next.clone();
-            }
-            Ok(())
-        })?;
-        if let Some(table) = lock(&self.tables).get(&name) {
-            table.set_pitr(next.as_ref().map(PitrSettings::policy));
-        }
-        self.continuous_backups(&name)
-    }
-
-    pub(crate) fn describe_continuous_backups(&self, request: &Value) -> DdbResult<Value> {
-        let name = table_name_field(request)?;
-        self.continuous_backups(&name)
-    }
-
-    fn continuous_backups(&self, name: &str) -> DdbResult<Value> {
-        let entry = self
-            .catalog
-            .lock()
-            .tables
-            .get(name)
-            .cloned()
-            .ok_or_else(|| table_not_found(name))?;
-        let pitr = match &entry.pitr {
-            None => json!({ "PointInTimeRecoveryStatus": "DISABLED" }),
-            Some(settings) => {
-                let (earliest, latest) = self.restorable_window(name, settings)?;
-                json!({
-                    "PointInTimeRecoveryStatus": "ENABLED",
-                    "RecoveryPeriodInDays": settings.recovery_period_in_days,
-                    "EarliestRestorableDateTime": seconds(earliest),
-                    "LatestRestorableDateTime": seconds(latest),
-                })
-            }
-        };
-        Ok(json!({
-            "ContinuousBackupsDescription": {
-                "ContinuousBackupsStatus": "ENABLED",
-                "PointInTimeRecoveryDescription": pitr,
-            }
-        }))
-    }
-
-    /// `[EarliestRestorableDateTime, LatestRestorableDateTime]` in ms: the window start, and
-    /// the last commit (no artificial lag), never before the start.
-    pub fn restorable_window(&self, name: &str, settings: &PitrSettings) -> DdbResult<(u64, u64)> {
-        let earliest = settings.policy().window_start_ms(now_ms());
-        let last_commit_ms = lock(&self.tables)
-            .get(name)
-            .map_or(0, |t| t.last_commit_us() / 1000);
-        Ok((earliest, last_commit_ms.max(earliest)))
-    }
-
-    pub(crate) fn put_backup_schedule(&self, request: &Value) -> DdbResult<Value> {
-        #[derive(Deserialize)]
-        #[serde(rename_all = "PascalCase", deny_unknown_fields)]
-        struct Spec {
-            interval_seconds: Option<u64>,
-            daily_at: Option<String>,
-            name_prefix: String,
-            keep_last: Option<u32>,
-            max_age_days: Option<u32>,
-        }
-        #[derive(Deserialize)]
-        #[serde(rename_all = "PascalCase", deny_unknown_fields)]
-        struct Input {
-            #[allow(dead_code)]
-            table_name: String,
-            schedule: Spec,
-        }
-        self.check_writable()?;
-        let name = table_name_field(request)?;
-        let input: Input = parse(request)?;
-        let spec = input.schedule;
-        match (&spec.interval_seconds, &spec.daily_at) {
-            (Some(i), None) if *i >= 60 => {}
-            (Some(_), None) => {
-                return Err(DdbError::validation(
-                    "Schedule.IntervalSeconds must be at least 60",
-                ));
-            }
-            (None, Some(t)) if BackupSchedule::daily_minutes(t).is_some() => {}
-            (None, Some(t)) => {
-                return Err(DdbError::validation(format!(
-                    "Schedule.DailyAt must be a UTC time HH:MM, got '{t}'"
-                )));
-            }
-            _ => {
-                return Err(DdbError::validation(
-                    "Schedule needs exactly one of IntervalSeconds and DailyAt",
-                ));
-            }
-        }
-        // The prefix plus `-YYYYMMDDTHHMMSSZ` must be a valid backup name.
-        validate_backup_name(&format!("{}-20000101T000000Z", spec.name_prefix))?;
-        if spec.keep_last == Some(0) {
-            return Err(DdbError::validation("Schedule.KeepLast must be at least 1"));
-        }
-        if spec.max_age_days == Some(0) {
-            return Err(DdbError::validation(
-                "Schedule.MaxAgeDays must be at least 1",
-            ));
-        }
-        let now = now_ms();
-        let schedule = BackupSchedule {
-            id: new_backup_id(&name, now),
-            interval_seconds: spec.interval_seconds,
-            daily_at: spec.daily_at,
-            name_prefix: spec.name_prefix,
-            keep_last: spec.keep_last,
-            max_age_days: spec.max_age_days,
-            created_ms: now,
-            last_run_ms: 0,
-        };
-        self.catalog.update(|catalog| {
-            let entry = catalog
-                .tables
-                .get_mut(&name)
-                .ok_or_else(|| Error::Service(table_not_found(&name)))?;
-            entry.backup_schedule = Some(schedule.clone());
-            Ok(())
-        })?;
-        self.backups.changed.notify_all();
-        Ok(json!({ "BackupSchedule": schedule_json(&schedule) }))
-    }
-
-    pub(crate) fn describe_backup_schedule(&self, request: &Value) -> DdbResult<Value> {
-        let name = table_name_field(request)?;
-        let entry = self
-            .catalog
-            .lock()
-            .tables
-            .get(&name)
-            .cloned()
-            .ok_or_else(|| table_not_found(&name))?;
-        Ok(match entry.backup_schedule {
-            Some(s) => json!({ "BackupSchedule": schedule_json(&s) }),
-            None => json!({}),
-        })
-    }
-
-    pub(crate) fn delete_backup_schedule(&self, request: &Value) -> DdbResult<Value> {
-        self.check_writable()?;
-        let name = table_name_field(request)?;
-        let old = self.catalog.update(|catalog| {
-            let entry = catalog
-                .tables
-                .get_mut(&name)
-                .ok_or_else(|| Error::Service(table_not_found(&name)))?;
-            Ok(entry.backup_schedule.take())
-        })?;
-        Ok(match old {
-            Some(s) => json!({ "BackupSchedule": schedule_json(&s) }),
-            None => json!({}),
-        })
-    }
-}
-
-fn schedule_json(schedule: &BackupSchedule) -> Value {
-    let mut value = serde_json::to_value(schedule).unwrap_or(Value::Null);
-    if let Some(map) = value.as_object_mut() {
-        map.insert("CreatedDateTime".to_owned(), seconds(schedule.created_ms));
-        map.remove("CreatedMs");
-        let last = map.remove("LastRunMs");
-        if schedule.last_run_ms > 0 {
-            map.insert("LastRunDateTime".to_owned(), seconds(schedule.last_run_ms));
-        }
-        drop(last);
-        if let Some(next) = schedule.next_after(if schedule.last_run_ms == 0 {
-            schedule.created_ms
-        } else {
-            schedule.last_run_ms
-        }) {
-            map.insert("NextRunDateTime".to_owned(), seconds(next));
-        }
-    }
-    value
-}
-
-impl PitrSettings {
-    pub fn policy(&self) -> PitrPolicy {
-        PitrPolicy {
-            period_days: self.recovery_period_in_days,
-            enabled_at_ms: self.enabled_at_ms,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -889,10 +579,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn iso_times_and_ids() {
-        assert_eq!(iso_time(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(iso_time(1_764_633_600_123), "2025-12-02T00:00:00.123Z");
-        assert_eq!(iso_time(951_782_400_000), "2000-02-29T00:00:00.000Z");
+    fn backup_ids_and_names() {
         let id = new_backup_id("t", 1_764_633_600_123);
         assert_eq!(id.len(), 23);
         assert!(id.starts_with("01764633600123-"));

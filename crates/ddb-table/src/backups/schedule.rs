@@ -7,7 +7,14 @@
 //! on open, not one per missed time. Retention deletes only AVAILABLE USER backups that this
 //! schedule made (recorded in each backup's source facts as `Schedule.Id`), never others.
 
+use ddb_model::{DdbError, Result as DdbResult};
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::ops::{
+    new_backup_id, now_ms, parse, seconds, table_name_field, table_not_found, validate_backup_name,
+};
+use crate::error::Error;
 
 use super::{BackupService, BackupStatus, lock_state};
 use crate::error::Result;
@@ -188,7 +195,7 @@ impl BackupService {
 
 /// `YYYYMMDDTHHMMSSZ` (valid in backup names).
 pub fn compact_time(ms: u64) -> String {
-    let iso = super::ops::iso_time(ms);
+    let iso = crate::audit::iso8601_ms(ms);
     // 2026-12-02T10:11:12.345Z → 20261202T101112Z
     let digits: String = iso
         .chars()
@@ -196,6 +203,133 @@ pub fn compact_time(ms: u64) -> String {
         .filter(|c| c.is_ascii_digit() || *c == 'T')
         .collect();
     format!("{digits}Z")
+}
+
+impl crate::db::Database {
+    pub(crate) fn put_backup_schedule(&self, request: &Value) -> DdbResult<Value> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase", deny_unknown_fields)]
+        struct Spec {
+            interval_seconds: Option<u64>,
+            daily_at: Option<String>,
+            name_prefix: String,
+            keep_last: Option<u32>,
+            max_age_days: Option<u32>,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase", deny_unknown_fields)]
+        struct Input {
+            #[allow(dead_code)]
+            table_name: String,
+            schedule: Spec,
+        }
+        self.check_writable()?;
+        let name = table_name_field(request)?;
+        let input: Input = parse(request)?;
+        let spec = input.schedule;
+        match (&spec.interval_seconds, &spec.daily_at) {
+            (Some(i), None) if *i >= 60 => {}
+            (Some(_), None) => {
+                return Err(DdbError::validation(
+                    "Schedule.IntervalSeconds must be at least 60",
+                ));
+            }
+            (None, Some(t)) if BackupSchedule::daily_minutes(t).is_some() => {}
+            (None, Some(t)) => {
+                return Err(DdbError::validation(format!(
+                    "Schedule.DailyAt must be a UTC time HH:MM, got '{t}'"
+                )));
+            }
+            _ => {
+                return Err(DdbError::validation(
+                    "Schedule needs exactly one of IntervalSeconds and DailyAt",
+                ));
+            }
+        }
+        // The prefix plus `-YYYYMMDDTHHMMSSZ` must be a valid backup name.
+        validate_backup_name(&format!("{}-20000101T000000Z", spec.name_prefix))?;
+        if spec.keep_last == Some(0) {
+            return Err(DdbError::validation("Schedule.KeepLast must be at least 1"));
+        }
+        if spec.max_age_days == Some(0) {
+            return Err(DdbError::validation(
+                "Schedule.MaxAgeDays must be at least 1",
+            ));
+        }
+        let now = now_ms();
+        let schedule = BackupSchedule {
+            id: new_backup_id(&name, now),
+            interval_seconds: spec.interval_seconds,
+            daily_at: spec.daily_at,
+            name_prefix: spec.name_prefix,
+            keep_last: spec.keep_last,
+            max_age_days: spec.max_age_days,
+            created_ms: now,
+            last_run_ms: 0,
+        };
+        self.catalog.update(|catalog| {
+            let entry = catalog
+                .tables
+                .get_mut(&name)
+                .ok_or_else(|| Error::Service(table_not_found(&name)))?;
+            entry.backup_schedule = Some(schedule.clone());
+            Ok(())
+        })?;
+        self.backups.changed.notify_all();
+        Ok(json!({ "BackupSchedule": schedule_json(&schedule) }))
+    }
+
+    pub(crate) fn describe_backup_schedule(&self, request: &Value) -> DdbResult<Value> {
+        let name = table_name_field(request)?;
+        let entry = self
+            .catalog
+            .lock()
+            .tables
+            .get(&name)
+            .cloned()
+            .ok_or_else(|| table_not_found(&name))?;
+        Ok(match entry.backup_schedule {
+            Some(s) => json!({ "BackupSchedule": schedule_json(&s) }),
+            None => json!({}),
+        })
+    }
+
+    pub(crate) fn delete_backup_schedule(&self, request: &Value) -> DdbResult<Value> {
+        self.check_writable()?;
+        let name = table_name_field(request)?;
+        let old = self.catalog.update(|catalog| {
+            let entry = catalog
+                .tables
+                .get_mut(&name)
+                .ok_or_else(|| Error::Service(table_not_found(&name)))?;
+            Ok(entry.backup_schedule.take())
+        })?;
+        Ok(match old {
+            Some(s) => json!({ "BackupSchedule": schedule_json(&s) }),
+            None => json!({}),
+        })
+    }
+}
+
+fn schedule_json(schedule: &BackupSchedule) -> Value {
+    let mut value = serde_json::to_value(schedule).unwrap_or(Value::Null);
+    if let Some(map) = value.as_object_mut() {
+        map.insert("CreatedDateTime".to_owned(), seconds(schedule.created_ms));
+        map.remove("CreatedMs");
+        let last = map.remove("LastRunMs");
+        if schedule.last_run_ms > 0 {
+            map.insert("LastRunDateTime".to_owned(), seconds(schedule.last_run_ms));
+        }
+        drop(last);
+        if let Some(next) = schedule.next_after(if schedule.last_run_ms == 0 {
+            schedule.created_ms
+        } else {
+            schedule.last_run_ms
+        }) {
+            map.insert("NextRunDateTime".to_owned(), seconds(next));
+        }
+    }
+    value
 }
 
 #[cfg(test)]
