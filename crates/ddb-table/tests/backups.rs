@@ -789,3 +789,49 @@ fn schedules_take_one_run_and_keep_the_last_n_of_their_own() {
         json!({})
     );
 }
+
+#[test]
+fn a_failing_job_stays_creating_says_why_and_is_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let io: Arc<dyn Io> = Arc::new(ddb_io::StdIo);
+    let db = Database::open(dir.path(), options(Arc::clone(&io), false)).unwrap();
+    create(&db, T);
+    for i in 0..20 {
+        put(&db, T, i, i, i);
+    }
+    db.checkpoint(T).unwrap();
+    let arn = arn_of(&create_backup(&db, T, "doomed"));
+    // Damage the snapshot the job merges from (a disk losing files under the database).
+    let engine = db.engine_table(T).unwrap();
+    let (_, current) = engine.pitr_snapshots();
+    let manifest = dir
+        .path()
+        .join("tables")
+        .join(engine.id_hex())
+        .join(format!("ckpt-{:020}", current.lsn))
+        .join("table")
+        .join(ddb_snapshot::MANIFEST_FILE_NAME);
+    let saved = std::fs::read(&manifest).unwrap();
+    std::fs::remove_file(&manifest).unwrap();
+    assert!(db.run_backup_jobs().is_err());
+    let described = db
+        .call("DescribeBackup", &json!({"BackupArn": arn}))
+        .unwrap();
+    assert_eq!(
+        described["BackupDescription"]["BackupDetails"]["BackupStatus"],
+        "CREATING"
+    );
+    let why = described["BackupJobLastError"].as_str().unwrap();
+    assert!(why.contains(ddb_snapshot::MANIFEST_FILE_NAME), "{why}");
+    // Repaired, the retry makes it AVAILABLE and the error is gone.
+    std::fs::write(&manifest, saved).unwrap();
+    db.run_backup_jobs().unwrap();
+    let described = db
+        .call("DescribeBackup", &json!({"BackupArn": arn}))
+        .unwrap();
+    assert_eq!(
+        described["BackupDescription"]["BackupDetails"]["BackupStatus"],
+        "AVAILABLE"
+    );
+    assert!(described.get("BackupJobLastError").is_none());
+}

@@ -404,6 +404,10 @@ fn with_location(mut response: Value, entry: &BackupEntry) -> Value {
                 "SnapshotLsn": entry.snapshot_lsn,
             }),
         );
+        // Ours: a CREATING backup whose job failed (it is retried) says why.
+        if let Some(error) = &entry.last_error {
+            map.insert("BackupJobLastError".to_owned(), json!(error));
+        }
     }
     response
 }
