@@ -177,15 +177,21 @@ fn request_text(request: &Value) -> String {
 }
 
 pub(crate) fn table_name_of(request: &Value) -> DdbResult<String> {
-    match request.get("TableName") {
-        Some(Value::String(name)) => Ok(name.clone()),
-        Some(_) => Err(DdbError::serialization(
-            "TableName: expected a string".to_owned(),
-        )),
-        None => Err(DdbError::validation(
-            "1 validation error detected: Value null at 'tableName' failed to satisfy constraint: \
-             Member must not be null",
-        )),
+    required_string(request, "TableName", "tableName")
+}
+
+/// The string member `member` of `request` (`field`: its name in DynamoDB's validation
+/// messages), with DynamoDB's errors for a missing or mistyped one.
+pub(crate) fn required_string(request: &Value, member: &str, field: &str) -> DdbResult<String> {
+    match request.get(member) {
+        Some(Value::String(value)) => Ok(value.clone()),
+        Some(_) => Err(DdbError::serialization(format!(
+            "{member}: expected a string"
+        ))),
+        None => Err(DdbError::validation(format!(
+            "1 validation error detected: Value null at '{field}' failed to satisfy constraint: \
+             Member must not be null"
+        ))),
     }
 }
 

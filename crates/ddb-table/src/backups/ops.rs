@@ -412,30 +412,8 @@ fn with_location(mut response: Value, entry: &BackupEntry) -> Value {
     response
 }
 
-pub(crate) fn table_name_field(request: &Value) -> DdbResult<String> {
-    match request.get("TableName") {
-        Some(Value::String(name)) => Ok(name.clone()),
-        Some(_) => Err(DdbError::serialization(
-            "TableName: expected a string".to_owned(),
-        )),
-        None => Err(DdbError::validation(
-            "1 validation error detected: Value null at 'tableName' failed to satisfy constraint: \
-             Member must not be null",
-        )),
-    }
-}
-
 fn arn_field(request: &Value) -> DdbResult<String> {
-    match request.get("BackupArn") {
-        Some(Value::String(arn)) => Ok(arn.clone()),
-        Some(_) => Err(DdbError::serialization(
-            "BackupArn: expected a string".to_owned(),
-        )),
-        None => Err(DdbError::validation(
-            "1 validation error detected: Value null at 'backupArn' failed to satisfy constraint: \
-             Member must not be null",
-        )),
-    }
+    crate::db::required_string(request, "BackupArn", "backupArn")
 }
 
 /// Epoch seconds (a JSON number, or a string of one) → ms.
@@ -467,7 +445,7 @@ impl Database {
             backup_name: String,
         }
         self.check_writable()?;
-        table_name_field(request)?;
+        crate::db::table_name_of(request)?;
         if request.get("BackupName").is_none() {
             return Err(DdbError::validation(
                 "1 validation error detected: Value null at 'backupName' failed to satisfy \

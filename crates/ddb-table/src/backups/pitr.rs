@@ -6,7 +6,7 @@ use ddb_model::{DdbError, ErrorKind, Result as DdbResult};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::ops::{now_ms, parse, seconds, table_name_field, table_not_found};
+use super::ops::{now_ms, parse, seconds, table_not_found};
 use crate::catalog::PitrSettings;
 use crate::db::Database;
 use crate::retention::PitrPolicy;
@@ -28,7 +28,7 @@ impl Database {
             point_in_time_recovery_specification: Option<Spec>,
         }
         self.check_writable()?;
-        let name = table_name_field(request)?;
+        let name = crate::db::table_name_of(request)?;
         let input: Input = parse(request)?;
         let Some(spec) = input.point_in_time_recovery_specification else {
             return Err(DdbError::validation(
@@ -104,7 +104,7 @@ impl Database {
     }
 
     pub(crate) fn describe_continuous_backups(&self, request: &Value) -> DdbResult<Value> {
-        let name = table_name_field(request)?;
+        let name = crate::db::table_name_of(request)?;
         self.continuous_backups(&name)
     }
 

@@ -11,9 +11,7 @@ use ddb_model::{DdbError, Result as DdbResult};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::ops::{
-    new_backup_id, now_ms, parse, seconds, table_name_field, table_not_found, validate_backup_name,
-};
+use super::ops::{new_backup_id, now_ms, parse, seconds, table_not_found, validate_backup_name};
 use crate::error::Error;
 
 use super::{BackupService, BackupStatus, lock_state};
@@ -224,7 +222,7 @@ impl crate::db::Database {
             schedule: Spec,
         }
         self.check_writable()?;
-        let name = table_name_field(request)?;
+        let name = crate::db::table_name_of(request)?;
         let input: Input = parse(request)?;
         let spec = input.schedule;
         match (&spec.interval_seconds, &spec.daily_at) {
@@ -280,7 +278,7 @@ impl crate::db::Database {
     }
 
     pub(crate) fn describe_backup_schedule(&self, request: &Value) -> DdbResult<Value> {
-        let name = table_name_field(request)?;
+        let name = crate::db::table_name_of(request)?;
         let entry = self
             .catalog
             .lock()
@@ -296,7 +294,7 @@ impl crate::db::Database {
 
     pub(crate) fn delete_backup_schedule(&self, request: &Value) -> DdbResult<Value> {
         self.check_writable()?;
-        let name = table_name_field(request)?;
+        let name = crate::db::table_name_of(request)?;
         let old = self.catalog.update(|catalog| {
             let entry = catalog
                 .tables
