@@ -53,6 +53,9 @@ pub struct TableEntry {
     /// the DELETING status, so a crash before the backup's job is durable cannot skip it).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub pending_system_backup: bool,
+    /// The restore that made the table (kept after it finished, for `RestoreSummary`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore: Option<crate::restore::RestoreState>,
 }
 
 /// A table's point-in-time recovery settings.

@@ -25,6 +25,8 @@ use ddb_merge::{CheckpointOptions, MergeOptions};
 use ddb_model::{IndexKind, ScalarAttributeType, TableSchema};
 use ddb_snapshot::{Columns, SnapshotManifest, SnapshotReader, SnapshotWriter, WriterOptions};
 
+use crate::index_build::IndexBuilder;
+
 use crate::error::{Error, Result};
 use crate::files;
 use crate::index;
@@ -358,105 +360,43 @@ impl Table {
             .ok_or_else(|| Error::Unavailable(format!("index {name} is gone")))?;
         let checkpoint_dir = files::checkpoint_dir(&self.dir, current.lsn);
         let dir = files::index_snapshot_dir(&checkpoint_dir, name);
-        files::remove_dir_all(&*self.io, &dir)?;
-        self.io.create_dir_all(&dir)?;
         let work = files::work_dir(&self.dir);
-        self.io.create_dir_all(&work)?;
-
-        // Sorted runs of entries, bounded by the memory budget.
-        let mut runs = Vec::new();
-        let mut run_paths = Vec::new();
-        let mut pending: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
-        let mut pending_bytes = 0usize;
+        let budget = (self.config.merge_memory_bytes / 2).max(1 << 20);
         let mut built = Stats::default();
         let mut violations = 0u64;
-        let budget = (self.config.merge_memory_bytes / 2).max(1 << 20);
-        let result = (|| -> Result<()> {
-            if current.table_snapshot {
-                let reader = SnapshotReader::open(
-                    Arc::clone(&self.io),
-                    &files::table_snapshot_dir(&checkpoint_dir),
-                )?;
-                let columns = Columns {
-                    item: true,
-                    attrs: false,
-                };
-                for row in reader.scan((Bound::Unbounded, Bound::Unbounded), columns) {
-                    let row = row?;
-                    let item = crate::table::decode_item(&row.item)?;
-                    if index::is_violation(&index, &item) {
-                        violations += 1;
-                        continue;
-                    }
-                    let Some(entry) = index::entry(&shape.schema, &index, &item) else {
-                        continue;
-                    };
-                    built.add(Some(&entry.item), 1);
-                    pending_bytes += entry.key.len() + entry.bytes.len() + 64;
-                    pending.insert(entry.key, Some(entry.bytes.to_vec()));
-                    if pending_bytes > budget {
-                        let path = work.join(format!("backfill-{name}-{:06}.run", runs.len()));
-                        run_paths.push(path.clone());
-                        runs.push(ddb_merge::spill::write_run(&*self.io, &path, &pending)?);
-                        pending.clear();
-                        pending_bytes = 0;
-                    }
-                }
-            }
-            let options = self.writer_options(&shape, current.lsn);
-            let mut writer =
-                SnapshotWriter::new(Arc::clone(&self.io), &dir, "part-0", options.clone())?;
-            let mut scans = runs
-                .iter()
-                .map(|run| run.scan_whole(&*self.io))
-                .collect::<std::result::Result<Vec<_>, _>>()?;
-            let mut heads = Vec::new();
-            for scan in &mut scans {
-                heads.push(scan.next_entry()?);
-            }
-            let mut memory = pending.iter().peekable();
-            loop {
-                // The smallest head among the runs and the in-memory rest.
-                let mut best: Option<(usize, &[u8])> = None;
-                for (i, head) in heads.iter().enumerate() {
-                    if let Some((key, _)) = head
-                        && best.is_none_or(|(_, b)| key.as_slice() < b)
-                    {
-                        best = Some((i, key.as_slice()));
-                    }
-                }
-                let from_memory = match (memory.peek(), best) {
-                    (Some((key, _)), Some((_, b))) => key.as_slice() < b,
-                    (Some(_), None) => true,
-                    (None, _) => false,
-                };
-                if from_memory {
-                    if let Some((key, Some(value))) = memory.next() {
-                        let attrs = ddb_snapshot::attrs_from_item(value, &options.attributes)?;
-                        writer.push_parts(key, value, &attrs)?;
-                    }
+        // An external sort of the entries (bounded by the budget) into the index snapshot.
+        let mut builder = IndexBuilder::new(
+            Arc::clone(&self.io),
+            &dir,
+            &work,
+            &format!("backfill-{name}"),
+            self.writer_options(&shape, current.lsn),
+            budget,
+        )?;
+        if current.table_snapshot {
+            let reader = SnapshotReader::open(
+                Arc::clone(&self.io),
+                &files::table_snapshot_dir(&checkpoint_dir),
+            )?;
+            let columns = Columns {
+                item: true,
+                attrs: false,
+            };
+            for row in reader.scan((Bound::Unbounded, Bound::Unbounded), columns) {
+                let row = row?;
+                let item = crate::table::decode_item(&row.item)?;
+                if index::is_violation(&index, &item) {
+                    violations += 1;
                     continue;
                 }
-                let Some((i, _)) = best else { break };
-                let Some(slot) = heads.get_mut(i) else { break };
-                if let Some((key, Some(value))) = slot.take() {
-                    let attrs = ddb_snapshot::attrs_from_item(&value, &options.attributes)?;
-                    writer.push_parts(&key, &value, &attrs)?;
-                }
-                if let Some(scan) = scans.get_mut(i) {
-                    *slot = scan.next_entry()?;
-                }
+                let Some(entry) = index::entry(&shape.schema, &index, &item) else {
+                    continue;
+                };
+                built.add(Some(&entry.item), 1);
+                builder.push(entry.key, entry.bytes.to_vec())?;
             }
-            let files = writer.finish()?;
-            SnapshotManifest::new(self.table_id, current.lsn, files)
-                .with_base_lsn(current.lsn)
-                .publish(&*self.io, &dir)?;
-            Ok(())
-        })();
-        for path in &run_paths {
-            let _ = self.io.remove_file(path);
         }
-        result?;
+        builder.finish(current.lsn)?;
 
         // Publish, install, activate.
         let mut next = current.clone();

@@ -70,6 +70,7 @@ pub struct Database {
     pub(crate) tables: Arc<Mutex<BTreeMap<String, Arc<Table>>>>,
     events: Arc<Events>,
     pub(crate) backups: Arc<BackupService>,
+    pub(crate) restores: Arc<crate::restore::RestoreService>,
 }
 
 #[derive(Debug)]
@@ -100,7 +101,7 @@ impl TableEvents for Events {
 }
 
 /// The control-plane operations recorded in the audit log (successful or not).
-pub const AUDITED: [&str; 8] = [
+pub const AUDITED: [&str; 10] = [
     "CreateTable",
     "UpdateTable",
     "DeleteTable",
@@ -109,6 +110,8 @@ pub const AUDITED: [&str; 8] = [
     "UpdateContinuousBackups",
     "PutBackupSchedule",
     "DeleteBackupSchedule",
+    "RestoreTableFromBackup",
+    "RestoreTableToPointInTime",
 ];
 
 /// A list operation's `Limit` (1–100, default 100), with DynamoDB's validation message.
@@ -135,14 +138,14 @@ pub(crate) fn not_found(name: &str) -> DdbError {
     )
 }
 
-fn now_seconds() -> f64 {
+pub(crate) fn now_seconds() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// A new table id: 128 bits from the clock, the process and a counter, hashed.
-fn new_table_id(name: &str) -> String {
+pub(crate) fn new_table_id(name: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -168,7 +171,7 @@ fn uuid(id: &str) -> String {
     )
 }
 
-fn table_arn(name: &str) -> String {
+pub(crate) fn table_arn(name: &str) -> String {
     format!("arn:aws:dynamodb:ddblocal:000000000000:table/{name}")
 }
 
@@ -244,6 +247,21 @@ impl Database {
             cancel: std::sync::atomic::AtomicBool::new(false),
             damaged: Mutex::new(Vec::new()),
         });
+        let restores = Arc::new(crate::restore::RestoreService {
+            io: Arc::clone(&io),
+            root: dir.to_owned(),
+            catalog: Arc::clone(&catalog),
+            tables: Arc::clone(&tables),
+            backups: Arc::clone(&backups),
+            events: Arc::clone(&events) as Arc<dyn TableEvents>,
+            config: options.table.clone(),
+            worker: options.backup.worker,
+            decode_threads: options.table.merge_partitions.max(1),
+            state: Mutex::new(crate::restore::RestoreRuntime::default()),
+            changed: std::sync::Condvar::new(),
+            thread: Mutex::new(None),
+            cancel: std::sync::atomic::AtomicBool::new(false),
+        });
         let db = Database {
             root: dir.to_owned(),
             io,
@@ -253,6 +271,7 @@ impl Database {
             tables,
             events,
             backups,
+            restores,
         };
         if db.options.read_only {
             if db.io.exists(&crate::backups::backups_dir(&db.root))? {
@@ -261,6 +280,7 @@ impl Database {
         } else {
             db.recover()?;
             db.backups.start()?;
+            db.restores.start()?;
         }
         Ok(Arc::new(db))
     }
@@ -270,9 +290,37 @@ impl Database {
         // Backups first: unfinished jobs hold files their tables must keep.
         let jobs = self.backups.load()?;
         let entries: Vec<TableEntry> = self.catalog.lock().tables.values().cloned().collect();
-        for entry in entries {
+        for entry in &entries {
             let name = entry.definition.table_name.clone();
-            let holds = BackupService::holds_of(&jobs, &entry.id);
+            let mut holds = BackupService::holds_of(&jobs, &entry.id);
+            // Unfinished point-in-time restores from this table hold its files too.
+            holds.extend(entries.iter().filter_map(|e| {
+                e.restore
+                    .as_ref()
+                    .filter(|r| r.in_progress)
+                    .and_then(|r| r.source.hold_on(&entry.id))
+            }));
+            let entry = entry.clone();
+            if entry.status == TableStatus::Creating
+                && entry.restore.as_ref().is_some_and(|r| r.in_progress)
+            {
+                // The restore runs again from the start; its source pinned again first.
+                if let Some(crate::restore::RestoreState {
+                    source:
+                        crate::restore::RestoreSource::Backup {
+                            catalog_arn: Some(arn),
+                            ..
+                        },
+                    ..
+                }) = &entry.restore
+                {
+                    // A backup deleted meanwhile cannot be: DeleteBackup refuses while a
+                    // restore reads it. If it is gone anyway, the job fails and cleans up.
+                    let _ = self.backups.pin_for_restore(arn);
+                }
+                self.restores.queue(&name);
+                continue;
+            }
             match entry.status {
                 // The SYSTEM backup of a table being deleted finishes first; its job deletes
                 // the table. A crash before that job was durable: make it now.
@@ -324,33 +372,15 @@ impl Database {
         entry: &TableEntry,
         holds: BTreeMap<String, (u64, u64)>,
     ) -> Result<Arc<Table>> {
-        let schema = entry.definition.validate()?;
-        let backfilling: BTreeSet<String> = entry
-            .gsis
-            .iter()
-            .filter(|(_, s)| s.backfilling)
-            .map(|(n, _)| n.clone())
-            .collect();
-        let dir = files::table_dir(&self.root, &entry.id);
-        let table = Table::open(
-            TableSpec {
-                io: Arc::clone(&self.io),
-                dir,
-                name: entry.definition.table_name.clone(),
-                table_id: entry.table_id_bytes(),
-                schema,
-                backfilling,
-                config: self.options.table.clone(),
-                holds,
-                pitr: entry
-                    .pitr
-                    .as_ref()
-                    .map(crate::catalog::PitrSettings::policy),
-            },
-            Arc::clone(&self.events) as Arc<dyn TableEvents>,
-        )?;
-        lock(&self.tables).insert(entry.definition.table_name.clone(), Arc::clone(&table));
-        Ok(table)
+        open_table_with(
+            &self.io,
+            &self.root,
+            &self.options.table,
+            &(Arc::clone(&self.events) as Arc<dyn TableEvents>),
+            &self.tables,
+            entry,
+            holds,
+        )
     }
 
     fn set_status(&self, name: &str, status: TableStatus) -> Result<()> {
@@ -411,6 +441,8 @@ impl Database {
             "PutBackupSchedule" => self.put_backup_schedule(request),
             "DescribeBackupSchedule" => self.describe_backup_schedule(request),
             "DeleteBackupSchedule" => self.delete_backup_schedule(request),
+            "RestoreTableFromBackup" => self.restore_table_from_backup(request),
+            "RestoreTableToPointInTime" => self.restore_table_to_point_in_time(request),
             _ => {
                 if self.options.read_only {
                     return Err(DdbError::validation(
@@ -449,6 +481,16 @@ pub(crate) fn describe_entry(
             entry.creation_date_time,
         );
         description.table_status = entry.status;
+        description.restore_summary =
+            entry
+                .restore
+                .as_ref()
+                .map(|r| ddb_model::table::RestoreSummary {
+                    source_backup_arn: r.source_backup_arn.clone(),
+                    source_table_arn: r.source_table_arn.clone(),
+                    restore_date_time: r.restore_date_time,
+                    restore_in_progress: r.in_progress,
+                });
         let table = lock(tables).get(&entry.definition.table_name).cloned();
         // Open read-only, the tables are not opened: counts are those of the last checkpoint.
         let checkpointed: Option<crate::table::Current> = if table.is_none() {
@@ -489,6 +531,45 @@ pub(crate) fn describe_entry(
         }
         Ok(description)
     }
+}
+
+/// Opens the table of `entry` and registers it in `tables`.
+pub(crate) fn open_table_with(
+    io: &Arc<dyn Io>,
+    root: &Path,
+    config: &TableConfig,
+    events: &Arc<dyn TableEvents>,
+    tables: &Mutex<BTreeMap<String, Arc<Table>>>,
+    entry: &TableEntry,
+    holds: BTreeMap<String, (u64, u64)>,
+) -> Result<Arc<Table>> {
+    let schema = entry.definition.validate()?;
+    let backfilling: BTreeSet<String> = entry
+        .gsis
+        .iter()
+        .filter(|(_, s)| s.backfilling)
+        .map(|(n, _)| n.clone())
+        .collect();
+    let dir = files::table_dir(root, &entry.id);
+    let table = Table::open(
+        TableSpec {
+            io: Arc::clone(io),
+            dir,
+            name: entry.definition.table_name.clone(),
+            table_id: entry.table_id_bytes(),
+            schema,
+            backfilling,
+            config: config.clone(),
+            holds,
+            pitr: entry
+                .pitr
+                .as_ref()
+                .map(crate::catalog::PitrSettings::policy),
+        },
+        Arc::clone(events),
+    )?;
+    lock(tables).insert(entry.definition.table_name.clone(), Arc::clone(&table));
+    Ok(table)
 }
 
 /// Removes a DELETING table: its files, then its catalog record.
@@ -555,6 +636,7 @@ impl Database {
             pitr: None,
             backup_schedule: None,
             pending_system_backup: false,
+            restore: None,
         };
         self.catalog.update(|catalog| {
             if catalog.tables.contains_key(&name) {
@@ -686,11 +768,20 @@ impl Database {
     pub fn wait(&self, what: &WaitFor, timeout: Duration) -> DdbResult<bool> {
         let deadline = Instant::now() + timeout;
         match what {
-            WaitFor::TableExists(name) => Ok(self.catalog.wait_until(deadline, |c| {
-                c.tables
-                    .get(name)
-                    .is_some_and(|e| e.status == TableStatus::Active)
-            })),
+            WaitFor::TableExists(name) => {
+                let active = |c: &crate::catalog::Catalog| {
+                    c.tables
+                        .get(name)
+                        .is_some_and(|e| e.status == TableStatus::Active)
+                };
+                // A failed restore removes its table: stop waiting then.
+                let mut ended = false;
+                self.catalog.wait_until(deadline, |c| {
+                    ended = active(c) || self.restores.failure(name).is_some();
+                    ended
+                });
+                Ok(active(&self.catalog.lock()))
+            }
             WaitFor::TableNotExists(name) => Ok(self
                 .catalog
                 .wait_until(deadline, |c| !c.tables.contains_key(name))),
@@ -834,6 +925,7 @@ impl Database {
 
 impl Drop for Database {
     fn drop(&mut self) {
+        self.restores.shutdown();
         self.backups.shutdown();
         let tables: Vec<Arc<Table>> = lock(&self.tables).values().cloned().collect();
         for table in tables {

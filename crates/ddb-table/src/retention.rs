@@ -154,6 +154,67 @@ impl Table {
         }
     }
 
+    /// Takes a hold (named `id`) for a restore of the table as of commit time `time_us`: on
+    /// the newest snapshot (current or kept for PITR) whose cut time is at or before it, with
+    /// the marker at the last LSN committed at or before `time_us` (at a batch end). `None`
+    /// if no kept snapshot is that old. Returns (snapshot LSN, marker LSN).
+    pub fn hold_as_of(&self, id: &str, time_us: u64) -> Result<Option<(u64, u64)>> {
+        let mut writer = lock(&self.writer);
+        self.install_acknowledged(&mut writer);
+        let last = writer.installed_lsn;
+        let mut retention = lock(&self.retention);
+        let current = lock(&self.current).clone();
+        let trees = self.trees_snapshot();
+        // (lsn, cut time, snapshot): the current base and the PITR ones.
+        let mut candidates: Vec<(u64, u64, Option<Arc<Base>>)> =
+            vec![(current.lsn, current.time_ms, trees.table.base.clone())];
+        for kept in &current.retained {
+            let base = if kept.lsn == 0 {
+                None
+            } else {
+                match retention.retained.get(&kept.lsn) {
+                    Some(base) => Some(Arc::clone(base)),
+                    None => continue,
+                }
+            };
+            candidates.push((kept.lsn, kept.time_ms, base));
+        }
+        candidates.sort_by_key(|c| c.0);
+        let Some((snapshot_lsn, _, snapshot)) = candidates
+            .into_iter()
+            .rev()
+            .find(|(lsn, time_ms, _)| *lsn == 0 || time_ms.saturating_mul(1000) <= time_us)
+        else {
+            return Ok(None);
+        };
+        // Pin it (and the log after it) before reading the log.
+        retention.holds.insert(
+            id.to_owned(),
+            Hold {
+                snapshot,
+                marker_lsn: last,
+            },
+        );
+        drop(retention);
+        drop(writer);
+        let mut marker = snapshot_lsn;
+        if last > snapshot_lsn {
+            for record in self.read_log(snapshot_lsn + 1, last)? {
+                let record = record?;
+                if record.timestamp_us > time_us {
+                    break;
+                }
+                if record.end_of_batch {
+                    marker = record.lsn;
+                }
+            }
+        }
+        if let Some(hold) = lock(&self.retention).holds.get_mut(id) {
+            hold.marker_lsn = marker;
+        }
+        Ok(Some((snapshot_lsn, marker)))
+    }
+
     /// The hold named `id`, if the table has it.
     pub fn hold(&self, id: &str) -> Option<Hold> {
         lock(&self.retention).holds.get(id).cloned()
