@@ -101,7 +101,7 @@ impl TableEvents for Events {
 }
 
 /// The control-plane operations recorded in the audit log (successful or not).
-pub const AUDITED: [&str; 10] = [
+pub const AUDITED: [&str; 12] = [
     "CreateTable",
     "UpdateTable",
     "DeleteTable",
@@ -112,6 +112,8 @@ pub const AUDITED: [&str; 10] = [
     "DeleteBackupSchedule",
     "RestoreTableFromBackup",
     "RestoreTableToPointInTime",
+    "ExportTableToPointInTime",
+    "ImportTable",
 ];
 
 /// A list operation's `Limit` (1–100, default 100), with DynamoDB's validation message.
@@ -159,7 +161,7 @@ pub(crate) fn new_table_id(name: &str) -> String {
 }
 
 /// `TableId` as DynamoDB prints it (a UUID).
-fn uuid(id: &str) -> String {
+pub(crate) fn uuid(id: &str) -> String {
     let part = |range: std::ops::Range<usize>| id.get(range).unwrap_or("");
     format!(
         "{}-{}-{}-{}-{}",
@@ -290,6 +292,18 @@ impl Database {
         // Backups first: unfinished jobs hold files their tables must keep.
         let jobs = self.backups.load()?;
         let entries: Vec<TableEntry> = self.catalog.lock().tables.values().cloned().collect();
+        let exports: Vec<crate::transfer::ExportRecord> = crate::transfer::load_all(
+            &*self.io,
+            &self.root,
+            crate::transfer::EXPORTS_DIR,
+            crate::transfer::EXPORT_FILE,
+        )?
+        .into_iter()
+        .filter(|r: &crate::transfer::ExportRecord| {
+            crate::transfer::is_in_progress(&r.description, "ExportStatus")
+        })
+        .collect();
+        self.recover_imports(&entries)?;
         for entry in &entries {
             let name = entry.definition.table_name.clone();
             let mut holds = BackupService::holds_of(&jobs, &entry.id);
@@ -300,6 +314,12 @@ impl Database {
                     .filter(|r| r.in_progress)
                     .and_then(|r| r.source.hold_on(&entry.id))
             }));
+            holds.extend(
+                exports
+                    .iter()
+                    .filter(|r| r.table_id == entry.id)
+                    .map(|r| (r.hold.clone(), (r.snapshot_lsn, r.lsn))),
+            );
             let entry = entry.clone();
             if entry.status == TableStatus::Creating
                 && entry.restore.as_ref().is_some_and(|r| r.in_progress)
@@ -343,6 +363,9 @@ impl Database {
                     self.open_table(&entry, holds)?;
                 }
             }
+        }
+        for export in &exports {
+            self.restores.queue_export(&export.id);
         }
         // Directories of tables the catalog does not know (a crash between creating a
         // directory and recording the table cannot happen: the record comes first; but a
@@ -443,6 +466,12 @@ impl Database {
             "DeleteBackupSchedule" => self.delete_backup_schedule(request),
             "RestoreTableFromBackup" => self.restore_table_from_backup(request),
             "RestoreTableToPointInTime" => self.restore_table_to_point_in_time(request),
+            "ExportTableToPointInTime" => self.export_table_to_point_in_time(request),
+            "DescribeExport" => self.describe_export(request),
+            "ListExports" => self.list_exports(request),
+            "ImportTable" => self.import_table(request),
+            "DescribeImport" => self.describe_import(request),
+            "ListImports" => self.list_imports(request),
             _ => {
                 if self.options.read_only {
                     return Err(DdbError::validation(
@@ -481,16 +510,16 @@ pub(crate) fn describe_entry(
             entry.creation_date_time,
         );
         description.table_status = entry.status;
-        description.restore_summary =
-            entry
-                .restore
-                .as_ref()
-                .map(|r| ddb_model::table::RestoreSummary {
-                    source_backup_arn: r.source_backup_arn.clone(),
-                    source_table_arn: r.source_table_arn.clone(),
-                    restore_date_time: r.restore_date_time,
-                    restore_in_progress: r.in_progress,
-                });
+        description.restore_summary = entry
+            .restore
+            .as_ref()
+            .filter(|r| !matches!(r.source, crate::restore::RestoreSource::Import { .. }))
+            .map(|r| ddb_model::table::RestoreSummary {
+                source_backup_arn: r.source_backup_arn.clone(),
+                source_table_arn: r.source_table_arn.clone(),
+                restore_date_time: r.restore_date_time,
+                restore_in_progress: r.in_progress,
+            });
         let table = lock(tables).get(&entry.definition.table_name).cloned();
         // Open read-only, the tables are not opened: counts are those of the last checkpoint.
         let checkpointed: Option<crate::table::Current> = if table.is_none() {

@@ -22,6 +22,7 @@ pub mod retention;
 pub mod state_file;
 pub mod store;
 pub mod table;
+pub mod transfer;
 mod update_table;
 pub mod verify;
 

@@ -41,14 +41,29 @@ impl RestoreService {
         };
         let outcome = self.load(&entry, &restore.source);
         let outcome = match outcome {
-            Ok(()) => self.activate(&entry).map_err(JobError::from),
+            Ok(counts) => self
+                .activate(&entry)
+                .map(|()| counts)
+                .map_err(JobError::from),
             Err(e) => Err(e),
         };
+        if let RestoreSource::Import { import_id } = &restore.source
+            && !matches!(outcome, Err(JobError::Cancelled))
+            && !(self.cancel.load(Ordering::Relaxed) && outcome.is_err())
+        {
+            match &outcome {
+                Ok(counts) => self.finish_import(import_id, Ok(counts.clone().unwrap_or_default())),
+                Err(JobError::Failed(message)) => {
+                    self.finish_import(import_id, Err(message.clone()))
+                }
+                Err(JobError::Cancelled) => {}
+            }
+        }
         if self.cancel.load(Ordering::Relaxed) && outcome.is_err() {
             return Err(JobError::Cancelled);
         }
         match outcome {
-            Ok(()) => {
+            Ok(_) => {
                 self.release_source(&restore.source);
                 Ok(())
             }
@@ -81,7 +96,12 @@ impl RestoreService {
         }
     }
 
-    fn load(&self, entry: &TableEntry, source: &RestoreSource) -> Result<(), JobError> {
+    /// Loads the rows; an import also returns what it read.
+    fn load(
+        &self,
+        entry: &TableEntry,
+        source: &RestoreSource,
+    ) -> Result<Option<crate::transfer::import::ImportCounts>, JobError> {
         let schema = entry
             .definition
             .validate()
@@ -96,7 +116,19 @@ impl RestoreService {
             self.config.snapshot_block_bytes,
             self.config.merge_memory_bytes / 2,
         )?;
+        let mut counts = None;
         let expected = match source {
+            RestoreSource::Import { import_id } => {
+                let read = self.load_import(
+                    import_id,
+                    &preparer,
+                    &mut loader,
+                    &files::work_dir(&dir).join("import"),
+                    &self.cancel,
+                )?;
+                counts = Some(read);
+                None
+            }
             RestoreSource::Backup { dir: backup, .. } => {
                 let manifest = load_backup(
                     &self.io,
@@ -106,7 +138,7 @@ impl RestoreService {
                     self.decode_threads,
                     &self.cancel,
                 )?;
-                manifest.totals.fingerprint
+                Some(manifest.totals.fingerprint)
             }
             RestoreSource::PointInTime {
                 table_name,
@@ -127,7 +159,7 @@ impl RestoreService {
                     memory_budget_bytes: self.config.merge_memory_bytes / 2,
                     spill_dir: files::work_dir(&dir).join("merge"),
                 };
-                load_point_in_time(
+                Some(load_point_in_time(
                     &self.io,
                     &table,
                     hold,
@@ -136,20 +168,22 @@ impl RestoreService {
                     &preparer,
                     &mut loader,
                     &self.cancel,
-                )?
+                )?)
             }
         };
         if self.cancel.load(Ordering::Relaxed) {
             return Err(JobError::Cancelled);
         }
         let report = loader.finish(crate::backups::ops::now_ms())?;
-        if report.fingerprint != expected {
+        if let Some(expected) = expected
+            && report.fingerprint != expected
+        {
             return Err(JobError::Failed(format!(
                 "the restored table holds {} rows, the source {}: their fingerprints differ",
                 report.rows, expected.items
             )));
         }
-        Ok(())
+        Ok(counts)
     }
 
     /// The loaded table: open it (its GSIs queued for backfill) and make it ACTIVE.
@@ -199,7 +233,7 @@ impl RestoreService {
                 catalog_arn: Some(arn),
                 ..
             } => self.backups.unpin(arn),
-            RestoreSource::Backup { .. } => {}
+            RestoreSource::Backup { .. } | RestoreSource::Import { .. } => {}
             RestoreSource::PointInTime {
                 table_name, hold, ..
             } => {

@@ -67,6 +67,8 @@ pub enum RestoreSource {
         snapshot_lsn: u64,
         lsn: u64,
     },
+    /// The files of import `import_id` (`imports/<id>/IMPORT` says where).
+    Import { import_id: String },
 }
 
 impl RestoreSource {
@@ -111,6 +113,8 @@ pub(crate) struct RestoreService {
 pub(crate) struct RestoreRuntime {
     /// Target table names, oldest first.
     pub queue: VecDeque<String>,
+    /// Exports to write, oldest first (after the restores).
+    pub exports: VecDeque<String>,
     /// Restores that failed (their table was removed), by target name.
     pub failures: BTreeMap<String, String>,
     pub shutdown: bool,
@@ -127,6 +131,16 @@ impl RestoreService {
         state.failures.remove(target);
         if !state.queue.iter().any(|t| t == target) {
             state.queue.push_back(target.to_owned());
+        }
+        drop(state);
+        self.changed.notify_all();
+    }
+
+    /// Queues export `id` and wakes the worker.
+    pub fn queue_export(&self, id: &str) {
+        let mut state = lock_runtime(&self.state);
+        if !state.exports.iter().any(|t| t == id) {
+            state.exports.push_back(id.to_owned());
         }
         drop(state);
         self.changed.notify_all();
@@ -167,14 +181,17 @@ impl RestoreService {
 
     fn worker_loop(self: Arc<Self>) {
         loop {
-            let target = {
+            let next = {
                 let mut state = lock_runtime(&self.state);
                 loop {
                     if state.shutdown {
                         return;
                     }
                     if let Some(target) = state.queue.front().cloned() {
-                        break target;
+                        break Ok(target);
+                    }
+                    if let Some(id) = state.exports.front().cloned() {
+                        break Err(id);
                     }
                     state = self
                         .changed
@@ -182,7 +199,12 @@ impl RestoreService {
                         .unwrap_or_else(PoisonError::into_inner);
                 }
             };
-            self.run_one(&target);
+            match next {
+                Ok(target) => self.run_one(&target),
+                Err(id) => {
+                    let _ = self.run_one_export(&id);
+                }
+            }
         }
     }
 
@@ -203,7 +225,34 @@ impl RestoreService {
                 )));
             }
         }
+        loop {
+            let Some(id) = lock_runtime(&self.state).exports.front().cloned() else {
+                break;
+            };
+            if let Err(message) = self.run_one_export(&id)
+                && first_error.is_none()
+            {
+                first_error = Some(crate::Error::Unavailable(format!("export {id}: {message}")));
+            }
+        }
         first_error.map_or(Ok(()), Err)
+    }
+
+    fn run_one_export(&self, id: &str) -> Result<(), String> {
+        let outcome = self.run_export(id);
+        let mut state = lock_runtime(&self.state);
+        if state.exports.front().map(String::as_str) == Some(id) {
+            state.exports.pop_front();
+        }
+        drop(state);
+        self.catalog.notify();
+        match outcome {
+            Ok(()) | Err(job::JobError::Cancelled) => Ok(()),
+            Err(job::JobError::Failed(message)) => {
+                eprintln!("ddb-table: export {id} failed: {message}");
+                Err(message)
+            }
+        }
     }
 
     fn run_one(&self, target: &str) {

@@ -563,7 +563,7 @@ fn micros_to_seconds(us: u64) -> f64 {
 
 /// Epoch seconds (fractional) to µs; `None` if negative, not finite or absurdly large.
 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-fn seconds_to_micros(seconds: f64) -> Option<u64> {
+pub(crate) fn seconds_to_micros(seconds: f64) -> Option<u64> {
     if !seconds.is_finite() || !(0.0..=1.0e11).contains(&seconds) {
         return None;
     }
