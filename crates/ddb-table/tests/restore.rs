@@ -815,3 +815,128 @@ fn point_in_time_restores_equal_the_model_at_each_time() {
         history.last().unwrap().1.len()
     );
 }
+
+#[test]
+fn a_table_deleted_with_pitr_on_restores_from_its_system_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path(), options(io())).unwrap();
+    db.call("CreateTable", &definition(SRC)).unwrap();
+    db.call(
+        "UpdateContinuousBackups",
+        &json!({"TableName": SRC, "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": true}}),
+    )
+    .unwrap();
+    let mut rng = Rng(9);
+    let mut items = Vec::new();
+    for n in 0..60 {
+        let it = item(&mut rng, n % 7, n);
+        put(&db, SRC, &it);
+        items.push(it);
+    }
+    db.call("DeleteTable", &json!({"TableName": SRC})).unwrap();
+    db.run_backup_jobs().unwrap();
+    assert_eq!(
+        kind(db.call("DescribeTable", &json!({"TableName": SRC}))),
+        ErrorKind::ResourceNotFound
+    );
+    // Only its state at deletion is restorable.
+    assert_eq!(
+        kind(db.call(
+            "RestoreTableToPointInTime",
+            &json!({"SourceTableName": SRC, "TargetTableName": "back", "RestoreDateTime": 1_000_000.0})
+        )),
+        ErrorKind::InvalidRestoreTime
+    );
+    assert_eq!(
+        kind(db.call(
+            "RestoreTableToPointInTime",
+            &json!({"SourceTableName": "never", "TargetTableName": "back", "UseLatestRestorableTime": true})
+        )),
+        ErrorKind::TableNotFound
+    );
+    let response = db
+        .call(
+            "RestoreTableToPointInTime",
+            &json!({"SourceTableName": SRC, "TargetTableName": "back", "UseLatestRestorableTime": true}),
+        )
+        .unwrap();
+    let summary = &response["TableDescription"]["RestoreSummary"];
+    assert!(
+        summary["SourceBackupArn"]
+            .as_str()
+            .unwrap()
+            .contains("/backup/"),
+        "{summary}"
+    );
+    db.run_restore_jobs().unwrap();
+    let reference = model("back", &items);
+    let got = scan_all(&|r: &Value| db.call("Scan", r), "back");
+    assert_eq!(
+        got,
+        scan_all(&|r: &Value| model_call(&reference)("Scan", r), "back")
+    );
+    assert_queries_equal(&db, &reference, "back", "by_rank");
+    finish_backfills(&db, "back");
+    assert_queries_equal(&db, &reference, "back", "by_city");
+}
+
+#[test]
+fn unfinished_restores_resume_after_a_reopen_and_their_source_stays_held() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng(21);
+    let (arn, items) = {
+        let db = Database::open(dir.path(), options(io())).unwrap();
+        let (arn, items) = backup_under_writes(&db, &mut rng);
+        db.call(
+            "UpdateContinuousBackups",
+            &json!({"TableName": SRC, "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": true}}),
+        )
+        .unwrap();
+        db.call(
+            "RestoreTableFromBackup",
+            &json!({"TargetTableName": "later", "BackupArn": arn}),
+        )
+        .unwrap();
+        (arn, items)
+    };
+    let at_request;
+    {
+        let db = Database::open(dir.path(), options(io())).unwrap();
+        assert_eq!(table_status(&db, "later")["TableStatus"], "CREATING");
+        at_request = scan_all(&|r: &Value| db.call("Scan", r), SRC);
+        db.call(
+            "RestoreTableToPointInTime",
+            &json!({"SourceTableName": SRC, "TargetTableName": "asof", "UseLatestRestorableTime": true}),
+        )
+        .unwrap();
+        // The source moves on and checkpoints twice: the held snapshot and log must stay.
+        for round in 0..2 {
+            for n in 0..80 {
+                let pk = rng.below(12);
+                put(&db, SRC, &item(&mut rng, pk, 1000 + round * 100 + n));
+            }
+            db.checkpoint(SRC).unwrap();
+        }
+        assert_eq!(
+            kind(db.call("DeleteBackup", &json!({"BackupArn": arn}))),
+            ErrorKind::BackupInUse
+        );
+    }
+    let db = Database::open(dir.path(), options(io())).unwrap();
+    assert_eq!(
+        kind(db.call("DeleteBackup", &json!({"BackupArn": arn}))),
+        ErrorKind::BackupInUse
+    );
+    db.run_restore_jobs().unwrap();
+    let reference = model("later", &items);
+    assert_eq!(
+        scan_all(&|r: &Value| db.call("Scan", r), "later"),
+        scan_all(&|r: &Value| model_call(&reference)("Scan", r), "later")
+    );
+    assert_eq!(
+        scan_all(&|r: &Value| db.call("Scan", r), "asof"),
+        at_request
+    );
+    assert_eq!(table_status(&db, "asof")["TableStatus"], "ACTIVE");
+    db.call("DeleteBackup", &json!({"BackupArn": arn})).unwrap();
+}
