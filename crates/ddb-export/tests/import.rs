@@ -351,3 +351,58 @@ fn a_missing_location_or_a_bad_prefix_is_an_error() {
         ));
     }
 }
+
+mod arbitrary_bytes {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn compressions() -> impl Strategy<Value = Compression> {
+        prop_oneof![
+            Just(Compression::Gzip),
+            Just(Compression::Zstd),
+            Just(Compression::None)
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(common::config(64))]
+
+        /// Any bytes in a data file or a manifest: errors, never a panic, and the stream ends.
+        #[test]
+        fn never_panic(
+            bytes in prop::collection::vec(any::<u8>(), 0..512),
+            flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..4),
+            compression in compressions(),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            // Raw bytes, and a valid stream with some bytes changed.
+            write(&dir.path().join("plain/raw"), &bytes);
+            let mut damaged = match compression {
+                Compression::Gzip => gzip(LINES.as_bytes()),
+                Compression::Zstd => zstd::encode_all(LINES.as_bytes(), 3).unwrap(),
+                Compression::None => LINES.as_bytes().to_vec(),
+            };
+            for (index, byte) in &flips {
+                let at = index.index(damaged.len());
+                damaged[at] ^= byte;
+            }
+            write(&dir.path().join("plain/damaged"), &damaged);
+            let source = open(dir.path(), Some("plain"), compression);
+            for result in source.items() {
+                let file = match result {
+                    Ok(item) => item.file,
+                    Err(error) => error.file,
+                };
+                prop_assert!(file == "plain/raw" || file == "plain/damaged", "{file}");
+            }
+
+            // The same bytes as manifests of an export.
+            let root = dir.path().join("export");
+            write(&root.join(MANIFEST_SUMMARY_FILE), &bytes);
+            write(&root.join(MANIFEST_FILES_FILE), &bytes);
+            if let Ok(source) = ImportSource::open(io(), &root, None, compression) {
+                let _ = source.items().count();
+            }
+        }
+    }
+}
