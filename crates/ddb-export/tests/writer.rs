@@ -200,3 +200,38 @@ fn files_are_cut_after_the_line_that_reaches_the_size() {
     let got: Vec<u64> = summary.data_files.iter().map(|f| f.item_count).collect();
     assert_eq!(got, expected);
 }
+
+#[test]
+fn after_a_failed_write_nothing_more_is_written_or_published() {
+    let sim = ddb_io::SimIo::new(7);
+    let io: std::sync::Arc<dyn ddb_io::Io> = std::sync::Arc::new(sim.clone());
+    let root = export_root(std::path::Path::new("/bucket"), None, EXPORT_ID);
+    let options = ExportOptions {
+        data_file_bytes: 1,
+        gzip_level: 6,
+    };
+    let mut writer = ExportWriter::create(io.clone(), &root, identity(None), options).unwrap();
+    let items = items(3);
+    writer
+        .push(items[0].to_canonical_json().as_bytes())
+        .unwrap();
+    // Every item finishes its file (1 byte per file): the fsync of this one fails.
+    sim.fail_next_sync();
+    assert!(
+        writer
+            .push(items[1].to_canonical_json().as_bytes())
+            .is_err()
+    );
+    let refused = writer.push(items[2].to_canonical_json().as_bytes());
+    assert!(
+        matches!(refused, Err(ExportError::InvalidRequest(_))),
+        "{refused:?}"
+    );
+    let finished = writer.finish(0);
+    assert!(
+        matches!(finished, Err(ExportError::InvalidRequest(_))),
+        "{finished:?}"
+    );
+    assert!(!io.exists(&root.join(MANIFEST_SUMMARY_FILE)).unwrap());
+    assert!(!io.exists(&root.join(MANIFEST_FILES_FILE)).unwrap());
+}
