@@ -303,13 +303,21 @@ struct ExportLine<'a> {
 /// One line as an item. `{"Item":{…}}` is an export line and its `Item` the item; if that
 /// object is not an item, the line is read as a bare item with one attribute named `Item`
 /// (which it can be: `{"Item":{"S":"x"}}`). Anything else is a bare item. Then the rules
-/// every item obeys (`Item::validate`: sets, nesting, 400 KB).
+/// every item obeys (`Item::validate`: sets, nesting, 400 KB). Text that is not JSON is
+/// reported as such, whatever its shape.
 fn parse_line(text: &str) -> Result<Item, String> {
+    if !text.trim_start().starts_with('{') {
+        // Not an object (serde would read `[x]` as the struct below): not an item either.
+        return ddb_model::parse_item(text).map_err(|e| e.to_string());
+    }
     let parsed = match serde_json::from_str::<ExportLine<'_>>(text) {
         Ok(line) if line.item.get().trim_start().starts_with('{') => {
             ddb_model::parse_item(line.item.get()).or_else(|export_error| {
                 ddb_model::parse_item(text).map_err(|_| export_error.to_string())
             })
+        }
+        Err(e) if e.is_syntax() || e.is_eof() => {
+            Err(ddb_model::DdbError::serialization(e.to_string()).to_string())
         }
         _ => ddb_model::parse_item(text).map_err(|e| e.to_string()),
     };

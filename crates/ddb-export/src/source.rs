@@ -114,6 +114,10 @@ impl ImportSource {
 
 /// The export directory at `location`, if there is one (see [`ImportSource::open`]).
 fn find_export(io: &dyn Io, location: &Path) -> Result<Option<PathBuf>> {
+    if list_dir(io, location)?.is_none() {
+        // A file, or nothing: no export (and looking inside it is an error of its own).
+        return Ok(None);
+    }
     if has_manifest(io, location)? {
         return Ok(Some(location.to_path_buf()));
     }

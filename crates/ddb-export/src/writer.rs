@@ -102,6 +102,9 @@ pub struct ExportWriter {
     files: Vec<DataFileEntry>,
     item_count: u64,
     billed_size_bytes: u64,
+    /// A write failed after bytes of a line may have reached a data file: nothing more is
+    /// written and nothing is published.
+    failed: bool,
 }
 
 impl ExportWriter {
@@ -142,13 +145,18 @@ impl ExportWriter {
             files: Vec::new(),
             item_count: 0,
             billed_size_bytes: 0,
+            failed: false,
         })
     }
 
     /// One item as canonical item JSON text (the object DynamoDB calls Item); writes the line
     /// `{"Item":<item>}\n`. The text is written as given; it is parsed only to check that it is
     /// one valid item on one line and to add its size to `billedSizeBytes`.
+    ///
+    /// An invalid item is refused before anything is written, and the export can go on. After
+    /// an I/O error the writer is failed: every later `push` and `finish` is refused.
     pub fn push(&mut self, item_json: &[u8]) -> Result<()> {
+        self.check_not_failed()?;
         let index = self.item_count;
         let invalid = |message: String| ExportError::InvalidItem { index, message };
         if item_json.iter().any(|&b| b == b'\n' || b == b'\r') {
@@ -161,7 +169,13 @@ impl ExportWriter {
         let item = ddb_model::parse_item(text).map_err(|e| invalid(e.to_string()))?;
         item.validate().map_err(|e| invalid(e.to_string()))?;
         let size = u64::try_from(item.size_bytes()).unwrap_or(u64::MAX);
+        self.failed = true;
+        self.write_item(item_json, size)?;
+        self.failed = false;
+        Ok(())
+    }
 
+    fn write_item(&mut self, item_json: &[u8], size: u64) -> Result<()> {
         if self.current.is_none() {
             self.current = Some(self.start_file()?);
         }
@@ -182,6 +196,7 @@ impl ExportWriter {
     /// `.md5` files DynamoDB writes beside them (each before its manifest). An export of no
     /// items has one empty data file, as DynamoDB writes for an empty partition.
     pub fn finish(mut self, end_time_ms: u64) -> Result<ExportSummary> {
+        self.check_not_failed()?;
         if self.current.is_some() {
             self.finish_file()?;
         }
@@ -235,6 +250,17 @@ impl ExportWriter {
             data_files: self.files,
             manifest_files_key,
         })
+    }
+
+    fn check_not_failed(&self) -> Result<()> {
+        if self.failed {
+            return Err(ExportError::InvalidRequest(format!(
+                "the export in {} failed earlier (a write failed); it cannot go on or be \
+                 published",
+                self.root.display()
+            )));
+        }
+        Ok(())
     }
 
     fn start_file(&self) -> Result<DataFile> {
