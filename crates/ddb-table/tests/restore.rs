@@ -675,6 +675,9 @@ fn a_copied_backup_directory_restores_by_path_and_damage_leaves_no_table() {
     );
 }
 
+/// A table's items by (pk, sk).
+type Items = BTreeMap<(u64, u64), Value>;
+
 #[derive(Debug)]
 struct TestClock(AtomicU64);
 
@@ -728,7 +731,7 @@ fn point_in_time_restores_equal_the_model_at_each_time() {
     .unwrap();
     let mut rng = Rng(3);
     // (commit time µs, the items at that time), after each write.
-    let mut history: Vec<(u64, BTreeMap<(u64, u64), Value>)> = Vec::new();
+    let mut history: Vec<(u64, Items)> = Vec::new();
     let mut state = BTreeMap::new();
     for step in 0..120u64 {
         // Several writes share a second; some share a millisecond.
@@ -766,7 +769,7 @@ fn point_in_time_restores_equal_the_model_at_each_time() {
     }
     // Times after chosen writes, between two writes 1.7 ms apart in the same second, and the
     // window's edges.
-    let mut cases: Vec<(f64, BTreeMap<(u64, u64), Value>)> = Vec::new();
+    let mut cases: Vec<(f64, Items)> = Vec::new();
     for i in [0usize, 5, 33, 59, 60, 61, 90, 118] {
         let (t, s) = &history[i];
         cases.push(((*t + 800) as f64 / 1e6, s.clone()));
