@@ -22,8 +22,9 @@ type Batch = Result<(Vec<Prepared>, Fingerprint), JobError>;
 /// Loads the backup in `dir` into `loader`: first the byte tier of verification (every
 /// artifact's and row group's xxh3-128, sizes, footers, the manifest's own checksum), then
 /// every row group — decoded on `threads` threads, each group's bytes checked again as read —
-/// with each row's key re-derived from its item, and each artifact's row count and
-/// fingerprint compared with the manifest. Any difference fails the restore, naming where.
+/// with each row's key re-derived from its item, each row group's first and last key, and
+/// each artifact's row count and fingerprint compared with the manifest. Any difference fails
+/// the restore, naming where.
 pub(crate) fn load_backup(
     io: &Arc<dyn Io>,
     dir: &Path,
@@ -82,6 +83,17 @@ pub(crate) fn load_backup(
                     rg.row_group,
                     rows.len(),
                     rg.rows
+                )));
+            }
+            // The manifest's key range of the group must be its rows' (a manifest that
+            // misdescribes its data is damaged, even when the rows themselves are intact).
+            let first = rows.first().map(|r| r.key.as_slice());
+            let last = rows.last().map(|r| r.key.as_slice());
+            if first != Some(rg.first_key.as_slice()) || last != Some(rg.last_key.as_slice()) {
+                return Err(JobError::Failed(format!(
+                    "{} row group {}: its first and last keys are not the manifest's",
+                    artifact_name(&manifest, rg.artifact),
+                    rg.row_group
                 )));
             }
             if let Some(total) = artifact_prints.get_mut(rg.artifact) {
