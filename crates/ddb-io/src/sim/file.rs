@@ -89,7 +89,12 @@ impl SimFile {
     fn sync(&self, op: &str) -> io::Result<()> {
         self.with_inode(op, |state, path, id| {
             let result = state.mutate(Mutation::Sync, op, path);
-            let inode = state.inode_mut(op, path, id)?;
+            // A power cut in this fsync may have taken the inode with it: report the cut.
+            let inode = match (state.inode_mut(op, path, id), &result) {
+                (Ok(inode), _) => inode,
+                (Err(_), Err(_)) => return result,
+                (Err(e), Ok(())) => return Err(e),
+            };
             match result {
                 Ok(()) => State::sync_inode(inode),
                 Err(_) => {
