@@ -35,6 +35,8 @@ pub enum Kind {
     LogDirectory(PathBuf),
     Snapshot(SnapshotKind),
     Backup(BackupKind),
+    /// An export directory in DynamoDB's S3 export layout (it has `manifest-summary.json`).
+    Export(PathBuf),
 }
 
 /// Detects the kind of `path` from its magic bytes or, for a directory, its entries.
@@ -42,6 +44,9 @@ pub fn detect(io: &dyn Io, path: &Path) -> Result<Kind, String> {
     if path.is_dir() {
         if ddb_table::verify::is_database_dir(io, path) {
             return Ok(Kind::Database(path.to_owned()));
+        }
+        if crate::export_files::is_export_dir(io, path) {
+            return Ok(Kind::Export(path.to_owned()));
         }
         let names = io.read_dir(path).map_err(|e| e.to_string())?;
         if names.iter().any(|n| n == ddb_backup::MANIFEST_FILE) {
@@ -134,6 +139,7 @@ pub fn verify(
     let deep = level == ddb_backup::VerifyLevel::Deep;
     let findings = match detect(io.as_ref(), path)? {
         Kind::Backup(kind) => return backup_files::verify(io, &kind, level, as_json, out),
+        Kind::Export(dir) => return crate::export_files::verify(io, &dir, as_json, out),
         Kind::Database(root) => return database_files::verify(io, &root, deep, as_json, out),
         Kind::StateFile(path) => return database_files::state_file(io, &path, as_json, false, out),
         Kind::Snapshot(kind) => return snapshot_files::verify(io, &kind, deep, as_json, out),
@@ -240,6 +246,7 @@ pub fn inspect(
         Kind::StateFile(path) => return database_files::state_file(io, &path, as_json, true, out),
         Kind::Snapshot(kind) => return snapshot_files::inspect(io, &kind, as_json, out),
         Kind::Backup(kind) => return backup_files::inspect(io, &kind, as_json, out),
+        Kind::Export(dir) => return crate::export_files::inspect(io, &dir, as_json, out),
         Kind::LogSegment(path) => {
             let report =
                 verify_segment(io.as_ref(), &path, false, true).map_err(|e| e.to_string())?;
@@ -379,6 +386,7 @@ pub fn dump(
         Kind::StateFile(path) => return database_files::state_file(io, &path, true, true, out),
         Kind::Snapshot(kind) => return snapshot_files::dump(io, &kind, out, err),
         Kind::Backup(kind) => return backup_files::dump(io, &kind, out, err),
+        Kind::Export(dir) => return crate::export_files::dump(io, &dir, out, err),
         Kind::LogSegment(path) => {
             let first = path
                 .file_name()

@@ -9,6 +9,7 @@ pub mod aws;
 mod backup_files;
 mod database_files;
 mod demo;
+mod export_files;
 mod files;
 mod snapshot_files;
 mod time;
