@@ -53,10 +53,11 @@ pub(crate) fn load_backup(
     let threads = threads.clamp(1, groups.len().max(1));
     let mut artifact_prints = vec![Fingerprint::default(); manifest.artifacts.len()];
     std::thread::scope(|scope| -> Result<(), JobError> {
-        // Worker w decodes row groups w, w + threads, …, one ahead of the writer each.
+        // Worker w decodes row groups w, w + threads, …, at most one ahead of the writer.
         let mut receivers: Vec<Receiver<Batch>> = Vec::with_capacity(threads);
         for worker in 0..threads {
-            let (tx, rx) = sync_channel::<Batch>(1);
+            // A rendezvous: a worker holds at most the group it decoded until the writer takes it.
+            let (tx, rx) = sync_channel::<Batch>(0);
             receivers.push(rx);
             let (reader, groups) = (&reader, &groups);
             scope.spawn(move || {
