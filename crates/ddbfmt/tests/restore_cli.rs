@@ -483,6 +483,36 @@ fn restore_by_a_backup_directory_path_and_a_damaged_copy_creates_no_table() {
         .assert_service_error("ResourceNotFoundException", "DescribeTable");
     // The good tables are untouched.
     assert_eq!(other.describe("Moved")["TableStatus"], "ACTIVE");
+
+    // The binary, whose stderr the engine's restore worker writes to as well: it ends (a
+    // worker blocked on a held stderr lock once hung its exit).
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ddbfmt"))
+        .args(["--data-dir", other.dir.path().to_str().unwrap()])
+        .args(["restore-table-from-backup", "--target-table-name", "Broken"])
+        .args(["--backup-arn", copy.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut stderr = child.stderr.take().unwrap();
+    let (done, ended) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut text).unwrap();
+        let _ = done.send((child.wait().unwrap(), text));
+    });
+    let Ok((status, text)) = ended.recv_timeout(std::time::Duration::from_secs(120)) else {
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status();
+        panic!("ddbfmt did not exit after the failed restore");
+    };
+    assert_eq!(status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("ddbfmt: the restore of table Broken failed: "),
+        "{text}"
+    );
 }
 
 #[test]
