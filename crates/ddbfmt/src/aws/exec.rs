@@ -12,7 +12,7 @@ use super::output::{
     times_as_iso8601,
 };
 use super::paginate::{PageError, paginate};
-use super::request::{Action, Call, CreateBackup, Wait, Waiter};
+use super::request::{Action, Call, Job, StartJob, Wait, Waiter};
 
 /// What the commands need of a database; [`Database`] is the real one, tests use fakes.
 pub trait Backend {
@@ -21,6 +21,8 @@ pub trait Backend {
     /// The last failure of the build of backup `arn` (the engine retries it), if any;
     /// BackupNotFoundException once the backup is gone.
     fn backup_job_error(&self, arn: &str) -> DdbResult<Option<String>>;
+    /// Why the restore into `table` failed (the engine removed the table), if it did.
+    fn restore_failure(&self, table: &str) -> Option<String>;
 }
 
 impl Backend for Database {
@@ -35,10 +37,15 @@ impl Backend for Database {
     fn backup_job_error(&self, arn: &str) -> DdbResult<Option<String>> {
         Database::backup(self, arn).map(|entry| entry.last_error)
     }
+
+    fn restore_failure(&self, table: &str) -> Option<String> {
+        Database::restore_failure(self, table)
+    }
 }
 
-/// How often a backup wait checks for a failed build and moves its spinner.
-const BACKUP_POLL: Duration = Duration::from_millis(100);
+/// How often a job wait checks for a failure (or polls a describe operation) and moves its
+/// spinner.
+const JOB_POLL: Duration = Duration::from_millis(100);
 
 /// Runs `action` and returns the exit code.
 pub fn run_action(
@@ -50,7 +57,7 @@ pub fn run_action(
     match action {
         Action::Call(call) => run_call(backend, call, stdout, stderr),
         Action::Wait(wait) => run_wait(backend, wait, stderr),
-        Action::CreateBackup(create) => run_create_backup(backend, create, stdout, stderr),
+        Action::StartJob(start) => run_job(backend, start, stdout, stderr),
     }
 }
 
@@ -67,16 +74,87 @@ fn print(stdout: &mut dyn Write, stderr: &mut dyn Write, mut response: Value) ->
     }
 }
 
-/// `create-backup`: the CREATING response at once, then (by default) the wait for AVAILABLE
-/// while this process keeps the database, and so its backup worker, running.
-fn run_create_backup(
+/// The exit code of a job that ended in failure (a failed restore, a FAILED export or
+/// import). A backup whose build fails keeps its older 255: its job is retried, not ended.
+const EXIT_JOB_FAILED: u8 = 1;
+
+/// What a job command waits on, read from its first response.
+struct JobWatch {
+    job: Job,
+    /// The backup, export or import ARN; the restored table's name.
+    target: String,
+}
+
+impl Job {
+    /// Where the first response names what to wait for: (path, what it is).
+    fn target_path(self) -> (&'static [&'static str], &'static str) {
+        match self {
+            Job::Backup => (&["BackupDetails", "BackupArn"], "BackupDetails.BackupArn"),
+            Job::Restore => (
+                &["TableDescription", "TableName"],
+                "TableDescription.TableName",
+            ),
+            Job::Export => (
+                &["ExportDescription", "ExportArn"],
+                "ExportDescription.ExportArn",
+            ),
+            Job::Import => (
+                &["ImportTableDescription", "ImportArn"],
+                "ImportTableDescription.ImportArn",
+            ),
+        }
+    }
+
+    /// The describe operation polled for an export or import: (operation, request member,
+    /// response member, status member).
+    fn describe(self) -> Option<(&'static str, &'static str, &'static str, &'static str)> {
+        match self {
+            Job::Export => Some((
+                "DescribeExport",
+                "ExportArn",
+                "ExportDescription",
+                "ExportStatus",
+            )),
+            Job::Import => Some((
+                "DescribeImport",
+                "ImportArn",
+                "ImportTableDescription",
+                "ImportStatus",
+            )),
+            Job::Backup | Job::Restore => None,
+        }
+    }
+
+    fn noun(self) -> &'static str {
+        match self {
+            Job::Backup => "backup",
+            Job::Restore => "table",
+            Job::Export => "export",
+            Job::Import => "import",
+        }
+    }
+
+    /// The spinner's state while waiting.
+    fn pending_state(self) -> &'static str {
+        match self {
+            Job::Backup => "backup CREATING",
+            Job::Restore => "restore CREATING: table",
+            Job::Export => "export IN_PROGRESS",
+            Job::Import => "import IN_PROGRESS",
+        }
+    }
+}
+
+/// A job command: the first response (CREATING, IN_PROGRESS) at once, then (by default) the
+/// wait for the job's end while this process keeps the database, and so its workers, running.
+fn run_job(
     backend: &dyn Backend,
-    create: &CreateBackup,
+    start: &StartJob,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> u8 {
-    let operation = create.call.operation;
-    let response = match backend.call(operation, &create.call.request) {
+    let operation = start.call.operation;
+    let response = match backend.call(operation, &start.call.request) {
         Ok(response) => response,
         Err(error) => {
             return report(
@@ -86,84 +164,212 @@ fn run_create_backup(
             );
         }
     };
-    let arn = response
-        .get("BackupDetails")
-        .and_then(|d| d.get("BackupArn"))
+    let (path, path_text) = start.job.target_path();
+    let target = path
+        .iter()
+        .try_fold(&response, |value, key| value.get(*key))
         .and_then(Value::as_str)
         .map(str::to_owned);
     if let Some(code) = print(stdout, stderr, response) {
         return code;
     }
-    if !create.wait {
+    if !start.wait {
         return 0;
     }
-    let Some(arn) = arn else {
+    let Some(target) = target else {
         return report(
             stderr,
-            "ddbfmt: the CreateBackup response has no BackupDetails.BackupArn to wait for",
+            &format!("ddbfmt: the {operation} response has no {path_text} to wait for"),
             EXIT_GENERAL_ERROR,
         );
     };
-    let message = match wait_for_backup(backend, &arn, create.timeout) {
-        Ok(true) => return 0,
-        Ok(false) => format!(
-            "ddbfmt: backup {arn} is still CREATING after {} s; its job is durable and goes on \
-             the next time the database is opened",
-            create.timeout.unwrap_or_default().as_secs()
+    let watch = JobWatch {
+        job: start.job,
+        target,
+    };
+    let outcome = wait_for_job(backend, &watch, start.timeout);
+    let target = &watch.target;
+    let (message, code) = match (watch.job, outcome) {
+        (_, Ok(true)) => return 0,
+        (Job::Backup, Ok(false)) => (
+            format!(
+                "ddbfmt: backup {target} is still CREATING after {} s; its job is durable and \
+                 goes on the next time the database is opened",
+                start.timeout.unwrap_or_default().as_secs()
+            ),
+            EXIT_GENERAL_ERROR,
         ),
-        Err(BackupWaitError::Service(e)) => format!(
-            "ddbfmt: waiting for backup {arn}: An error occurred ({}): {}",
-            e.name(),
-            e.message()
+        (Job::Restore, Ok(false)) => (
+            format!(
+                "ddbfmt: table {target} is still CREATING after {} s; its restore is durable \
+                 and goes on the next time a waiting command opens the database (`ddbfmt wait \
+                 table-exists --table-name {target}`)",
+                start.timeout.unwrap_or_default().as_secs()
+            ),
+            EXIT_GENERAL_ERROR,
         ),
-        Err(BackupWaitError::JobFailed(why)) => format!(
-            "ddbfmt: the build of backup {arn} failed: {why} (the backup stays CREATING; its \
-             job is retried while the database is open and the next time it is opened)"
+        (job @ (Job::Export | Job::Import), Ok(false)) => (
+            format!(
+                "ddbfmt: {} {target} is still IN_PROGRESS after {} s",
+                job.noun(),
+                start.timeout.unwrap_or_default().as_secs()
+            ),
+            EXIT_GENERAL_ERROR,
+        ),
+        (job, Err(JobWaitError::Service(e))) => (
+            format!(
+                "ddbfmt: waiting for {} {target}: An error occurred ({}): {}",
+                job.noun(),
+                e.name(),
+                e.message()
+            ),
+            EXIT_GENERAL_ERROR,
+        ),
+        (Job::Backup, Err(JobWaitError::Failed(why))) => (
+            format!(
+                "ddbfmt: the build of backup {target} failed: {why} (the backup stays \
+                 CREATING; its job is retried while the database is open and the next time it \
+                 is opened)"
+            ),
+            EXIT_GENERAL_ERROR,
+        ),
+        (Job::Restore, Err(JobWaitError::Failed(why))) => {
+            (restore_failed_line(target, &why), EXIT_JOB_FAILED)
+        }
+        (job @ (Job::Export | Job::Import), Err(JobWaitError::Failed(why))) => (
+            format!("ddbfmt: {} {target} FAILED: {why}", job.noun()),
+            EXIT_JOB_FAILED,
         ),
     };
-    report(stderr, &message, EXIT_GENERAL_ERROR)
+    report(stderr, &message, code)
 }
 
-/// Why waiting for a backup ended before it was AVAILABLE.
+fn restore_failed_line(table: &str, why: &str) -> String {
+    format!("ddbfmt: the restore of table {table} failed: {why} (no table was created)")
+}
+
+/// Why waiting for a job ended before it was done.
 #[derive(Debug)]
-enum BackupWaitError {
+enum JobWaitError {
     Service(ddb_model::DdbError),
-    /// Its build failed (the engine keeps the job and retries it).
-    JobFailed(String),
+    /// The job failed: a backup's build (the engine keeps the job and retries it), a restore
+    /// (its table was removed), a FAILED export or import.
+    Failed(String),
 }
 
-/// Waits until backup `arn` is AVAILABLE (`Ok(true)`) or `timeout` passes (`Ok(false)`; no
-/// timeout: no limit), with a spinner on stderr when it is a terminal. A failed build ends
-/// the wait at once rather than when the time is up.
-fn wait_for_backup(
+/// One look at a job.
+enum Check {
+    Done,
+    Pending,
+    Failed(String),
+}
+
+/// Waits until the job of `watch` is done (`Ok(true)`) or `timeout` passes (`Ok(false)`; no
+/// timeout: no limit), with a spinner on stderr when it is a terminal. A failure ends the
+/// wait at once rather than when the time is up.
+fn wait_for_job(
     backend: &dyn Backend,
-    arn: &str,
+    watch: &JobWatch,
     timeout: Option<Duration>,
-) -> Result<bool, BackupWaitError> {
-    let progress = super::spinner(format!("backup CREATING: {arn}"));
+) -> Result<bool, JobWaitError> {
+    let progress = super::spinner(format!("{}: {}", watch.job.pending_state(), watch.target));
+    let outcome = watch_until(timeout, &progress, &mut |slice| {
+        check_job(backend, watch, slice)
+    });
+    progress.finish_and_clear();
+    outcome
+}
+
+/// Calls `step` (which may block for up to the slice it is given) every [`JOB_POLL`] until it
+/// says done or failed, or `timeout` passes.
+fn watch_until(
+    timeout: Option<Duration>,
+    progress: &indicatif::ProgressBar,
+    step: &mut dyn FnMut(Duration) -> DdbResult<Check>,
+) -> Result<bool, JobWaitError> {
     let deadline = timeout.map(|t| Instant::now() + t);
-    let what = WaitFor::BackupAvailable(arn.to_owned());
-    let outcome = loop {
-        let slice = deadline.map_or(BACKUP_POLL, |d| {
-            d.saturating_duration_since(Instant::now()).min(BACKUP_POLL)
+    loop {
+        let slice = deadline.map_or(JOB_POLL, |d| {
+            d.saturating_duration_since(Instant::now()).min(JOB_POLL)
         });
-        match backend.wait(&what, slice) {
-            Ok(true) => break Ok(true),
-            Ok(false) => {}
-            Err(e) => break Err(BackupWaitError::Service(e)),
-        }
-        match backend.backup_job_error(arn) {
-            Ok(None) => {}
-            Ok(Some(why)) => break Err(BackupWaitError::JobFailed(why)),
-            Err(e) => break Err(BackupWaitError::Service(e)),
+        match step(slice) {
+            Ok(Check::Done) => return Ok(true),
+            Ok(Check::Failed(why)) => return Err(JobWaitError::Failed(why)),
+            Ok(Check::Pending) => {}
+            Err(e) => return Err(JobWaitError::Service(e)),
         }
         progress.tick();
         if deadline.is_some_and(|d| Instant::now() >= d) {
-            break Ok(false);
+            return Ok(false);
         }
-    };
-    progress.finish_and_clear();
-    outcome
+    }
+}
+
+/// One look at the job of `watch`, blocking for up to `slice` while it is pending.
+fn check_job(backend: &dyn Backend, watch: &JobWatch, slice: Duration) -> DdbResult<Check> {
+    let target = &watch.target;
+    match watch.job {
+        Job::Backup => {
+            if backend.wait(&WaitFor::BackupAvailable(target.clone()), slice)? {
+                return Ok(Check::Done);
+            }
+            Ok(backend
+                .backup_job_error(target)?
+                .map_or(Check::Pending, Check::Failed))
+        }
+        Job::Restore => check_table(
+            backend,
+            &WaitFor::TableExists(target.clone()),
+            target,
+            slice,
+        ),
+        Job::Export | Job::Import => {
+            let Some((operation, member, description, status)) = watch.job.describe() else {
+                return Ok(Check::Pending);
+            };
+            let response = backend.call(operation, &json!({ member: target }))?;
+            let description = response.get(description).unwrap_or(&Value::Null);
+            match description.get(status).and_then(Value::as_str) {
+                Some("COMPLETED") => Ok(Check::Done),
+                Some(state @ ("FAILED" | "CANCELLED")) => {
+                    Ok(Check::Failed(failure_message(description, state)))
+                }
+                _ => {
+                    std::thread::sleep(slice);
+                    Ok(Check::Pending)
+                }
+            }
+        }
+    }
+}
+
+/// An export's or import's FailureMessage (with its FailureCode when there is one).
+fn failure_message(description: &Value, state: &str) -> String {
+    let code = description.get("FailureCode").and_then(Value::as_str);
+    let message = description.get("FailureMessage").and_then(Value::as_str);
+    match (code, message) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (None, Some(message)) => message.to_owned(),
+        (Some(code), None) => code.to_owned(),
+        (None, None) => format!("{state} with no FailureMessage"),
+    }
+}
+
+/// One slice of a wait for a table condition (`what`: ACTIVE, an index ACTIVE) on `table`,
+/// ended early when a restore into `table` failed (the engine removed its table).
+fn check_table(
+    backend: &dyn Backend,
+    what: &WaitFor,
+    table: &str,
+    slice: Duration,
+) -> DdbResult<Check> {
+    match backend.wait(what, slice) {
+        Ok(true) => Ok(Check::Done),
+        Ok(false) => Ok(backend
+            .restore_failure(table)
+            .map_or(Check::Pending, Check::Failed)),
+        Err(e) => backend.restore_failure(table).map(Check::Failed).ok_or(e),
+    }
 }
 
 fn run_call(
@@ -193,52 +399,70 @@ fn run_call(
 
 fn run_wait(backend: &dyn Backend, wait: &Wait, stderr: &mut dyn Write) -> u8 {
     let name = wait.waiter.name();
-    if let Waiter::BackupAvailable { arn } = &wait.waiter {
-        let reason = match wait_for_backup(backend, arn, Some(wait.timeout)) {
-            Ok(true) => return 0,
-            Ok(false) => "Max attempts exceeded".to_owned(),
-            Err(BackupWaitError::Service(error)) => {
-                format!("An error occurred ({}): {}", error.name(), error.message())
-            }
-            Err(BackupWaitError::JobFailed(why)) => format!("the backup's build failed: {why}"),
-        };
-        return report(
+    let mut failed = |reason: String| -> u8 {
+        report(
             stderr,
             &format!("Waiter {name} failed: {reason}"),
             EXIT_GENERAL_ERROR,
-        );
-    }
-    let what = match &wait.waiter {
-        Waiter::TableExists { table } => WaitFor::TableExists(table.clone()),
-        Waiter::TableNotExists { table } => WaitFor::TableNotExists(table.clone()),
-        Waiter::IndexActive { table, index } => WaitFor::IndexActive {
-            table: table.clone(),
-            index: index.clone(),
-        },
-        Waiter::BackupAvailable { arn } => WaitFor::BackupAvailable(arn.clone()),
+        )
     };
-    match backend.wait(&what, wait.timeout) {
+    let (what, restored_table) = match &wait.waiter {
+        Waiter::BackupAvailable { arn } => {
+            let watch = JobWatch {
+                job: Job::Backup,
+                target: arn.clone(),
+            };
+            let reason = match wait_for_job(backend, &watch, Some(wait.timeout)) {
+                Ok(true) => return 0,
+                Ok(false) => "Max attempts exceeded".to_owned(),
+                Err(JobWaitError::Service(error)) => {
+                    format!("An error occurred ({}): {}", error.name(), error.message())
+                }
+                Err(JobWaitError::Failed(why)) => format!("the backup's build failed: {why}"),
+            };
+            return failed(reason);
+        }
+        Waiter::TableExists { table } => (WaitFor::TableExists(table.clone()), Some(table)),
+        Waiter::TableNotExists { table } => (WaitFor::TableNotExists(table.clone()), None),
+        Waiter::IndexActive { table, index } => (
+            WaitFor::IndexActive {
+                table: table.clone(),
+                index: index.clone(),
+            },
+            Some(table),
+        ),
+    };
+    let outcome = match restored_table {
+        // A table being restored: its restore's failure ends the wait.
+        Some(table) => watch_until(
+            Some(wait.timeout),
+            &indicatif::ProgressBar::hidden(),
+            &mut |slice| check_table(backend, &what, table, slice),
+        ),
+        None => backend
+            .wait(&what, wait.timeout)
+            .map_err(JobWaitError::Service),
+    };
+    match outcome {
         Ok(true) => 0,
         Ok(false) => {
             let reason = match previously_accepted(backend, &wait.waiter) {
                 Some(state) => format!("Max attempts exceeded. Previously accepted state: {state}"),
                 None => "Max attempts exceeded".to_owned(),
             };
-            report(
-                stderr,
-                &format!("Waiter {name} failed: {reason}"),
-                EXIT_GENERAL_ERROR,
-            )
+            failed(reason)
         }
-        Err(error) => report(
-            stderr,
-            &format!(
-                "Waiter {name} failed: An error occurred ({}): {}",
-                error.name(),
-                error.message()
-            ),
-            EXIT_GENERAL_ERROR,
-        ),
+        Err(JobWaitError::Failed(why)) => {
+            let table = restored_table.map_or("", String::as_str);
+            failed(format!(
+                "the restore of table {table} failed: {why} (no table was created)"
+            ))
+        }
+        Err(JobWaitError::Service(error)) => failed(format!(
+            "An error occurred ({}): {}",
+            error.name(),
+            error.message()
+        )),
     }
 }
 
@@ -268,6 +492,9 @@ mod tests {
         response: DdbResult<Value>,
         wait: DdbResult<bool>,
         job_error: Option<String>,
+        restore_failure: Option<String>,
+        /// Answers the calls before `response` does, first first.
+        script: RefCell<std::collections::VecDeque<DdbResult<Value>>>,
         calls: RefCell<Vec<(String, Value)>>,
     }
 
@@ -277,8 +504,26 @@ mod tests {
                 response,
                 wait: Ok(true),
                 job_error: None,
+                restore_failure: None,
+                script: RefCell::new(std::collections::VecDeque::new()),
                 calls: RefCell::new(Vec::new()),
             }
+        }
+
+        /// Answers with `first`, then each of `then`, then the last of them forever.
+        fn scripted(first: Value, then: &[Value]) -> Self {
+            let mut fake = Self::answering(Ok(then.last().cloned().unwrap_or(Value::Null)));
+            fake.script = RefCell::new(
+                std::iter::once(first)
+                    .chain(then.iter().cloned())
+                    .map(Ok)
+                    .collect(),
+            );
+            fake
+        }
+
+        fn operations(&self) -> Vec<String> {
+            self.calls.borrow().iter().map(|(o, _)| o.clone()).collect()
         }
     }
 
@@ -287,13 +532,19 @@ mod tests {
             self.calls
                 .borrow_mut()
                 .push((operation.to_owned(), request.clone()));
-            self.response.clone()
+            self.script
+                .borrow_mut()
+                .pop_front()
+                .unwrap_or_else(|| self.response.clone())
         }
         fn wait(&self, _: &WaitFor, _: Duration) -> DdbResult<bool> {
             self.wait.clone()
         }
         fn backup_job_error(&self, _: &str) -> DdbResult<Option<String>> {
             Ok(self.job_error.clone())
+        }
+        fn restore_failure(&self, _: &str) -> Option<String> {
+            self.restore_failure.clone()
         }
     }
 
@@ -384,7 +635,17 @@ mod tests {
     fn waiters_report_like_botocore() {
         let mut fake = Fake::answering(Err(DdbError::new(ErrorKind::ResourceNotFound, "gone")));
         fake.wait = Ok(false);
-        let (code, _, err) = run(&fake, &["wait", "table-exists", "--table-name", "T"]);
+        let (code, _, err) = run(
+            &fake,
+            &[
+                "wait",
+                "table-exists",
+                "--table-name",
+                "T",
+                "--timeout-seconds",
+                "0",
+            ],
+        );
         assert_eq!(code, 255);
         assert_eq!(
             err,
@@ -399,6 +660,8 @@ mod tests {
                 "T",
                 "--index-name",
                 "I",
+                "--timeout-seconds",
+                "0",
             ],
         );
         assert_eq!(code, 255);
@@ -505,6 +768,171 @@ mod tests {
         assert_eq!(
             err,
             "\nWaiter BackupAvailable failed: An error occurred (BackupNotFoundException): Backup not found\n"
+        );
+    }
+
+    #[test]
+    fn restores_print_at_once_then_wait_for_active() {
+        let response = json!({"TableDescription": {"TableName": "copy",
+            "TableStatus": "CREATING", "RestoreSummary": {"RestoreInProgress": true}}});
+        let args = [
+            "restore-table-from-backup",
+            "--target-table-name",
+            "copy",
+            "--backup-arn",
+            "arn:b",
+        ];
+        let fake = Fake::answering(Ok(response.clone()));
+        let (code, out, err) = run(&fake, &args);
+        assert_eq!((code, err.as_str()), (0, ""));
+        assert_eq!(serde_json::from_str::<Value>(&out).unwrap(), response);
+        assert_eq!(fake.operations(), ["RestoreTableFromBackup"]);
+
+        // A failed restore ends the wait at once, exit 1.
+        let mut fake = Fake::answering(Ok(response.clone()));
+        fake.wait = Ok(false);
+        fake.restore_failure = Some("artifact damaged".to_owned());
+        let (code, out, err) = run(&fake, &args);
+        assert_eq!(code, 1);
+        assert!(out.contains("CREATING"), "{out}");
+        assert_eq!(
+            err,
+            "\nddbfmt: the restore of table copy failed: artifact damaged (no table was created)\n"
+        );
+        // --no-wait does not wait at all.
+        let (code, _, err) = run(&fake, &[&args[..], &["--no-wait"]].concat());
+        assert_eq!((code, err.as_str()), (0, ""));
+        // A timeout ends the wait.
+        fake.restore_failure = None;
+        let (code, _, err) = run(&fake, &[&args[..], &["--timeout-seconds", "0"]].concat());
+        assert_eq!(code, 255);
+        assert!(
+            err.contains("table copy is still CREATING after 0 s"),
+            "{err}"
+        );
+        // The table-exists waiter names the failure too.
+        fake.restore_failure = Some("artifact damaged".to_owned());
+        let (code, _, err) = run(&fake, &["wait", "table-exists", "--table-name", "copy"]);
+        assert_eq!(code, 255);
+        assert_eq!(
+            err,
+            "\nWaiter TableExists failed: the restore of table copy failed: artifact damaged (no table was created)\n"
+        );
+        // So does index-active, whose table is gone (ResourceNotFoundException).
+        fake.wait = Err(DdbError::new(ErrorKind::ResourceNotFound, "gone"));
+        let (code, _, err) = run(
+            &fake,
+            &[
+                "wait",
+                "index-active",
+                "--table-name",
+                "copy",
+                "--index-name",
+                "g",
+            ],
+        );
+        assert_eq!(code, 255);
+        assert!(err.contains("the restore of table copy failed"), "{err}");
+        // A refused restore prints the service's error line.
+        let fake = Fake::answering(Err(DdbError::new(
+            ErrorKind::TableAlreadyExists,
+            "Table already exists: copy",
+        )));
+        let (code, out, err) = run(&fake, &args);
+        assert_eq!((code, out.as_str()), (254, ""));
+        assert!(
+            err.contains("(TableAlreadyExistsException) when calling the RestoreTableFromBackup"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn exports_and_imports_poll_their_describe_operation() {
+        let arn = "arn:aws:dynamodb:ddblocal:000000000000:table/T/export/01";
+        let started =
+            json!({"ExportDescription": {"ExportArn": arn, "ExportStatus": "IN_PROGRESS"}});
+        let done = json!({"ExportDescription": {"ExportArn": arn, "ExportStatus": "COMPLETED"}});
+        let args = [
+            "export-table-to-point-in-time",
+            "--table-name",
+            "T",
+            "--s3-bucket",
+            "/exports",
+        ];
+        let fake = Fake::scripted(started.clone(), &[started.clone(), done]);
+        let (code, out, err) = run(&fake, &args);
+        assert_eq!((code, err.as_str()), (0, ""));
+        // Only the first response is printed.
+        assert_eq!(serde_json::from_str::<Value>(&out).unwrap(), started);
+        assert_eq!(
+            fake.operations(),
+            [
+                "ExportTableToPointInTime",
+                "DescribeExport",
+                "DescribeExport"
+            ]
+        );
+        assert_eq!(fake.calls.borrow()[1].1, json!({"ExportArn": arn}));
+
+        let failed = json!({"ExportDescription": {"ExportArn": arn, "ExportStatus": "FAILED",
+            "FailureCode": "IOError", "FailureMessage": "disk full"}});
+        let fake = Fake::scripted(started.clone(), &[failed]);
+        let (code, _, err) = run(&fake, &args);
+        assert_eq!(code, 1);
+        assert_eq!(
+            err,
+            format!("\nddbfmt: export {arn} FAILED: IOError: disk full\n")
+        );
+
+        let fake = Fake::scripted(started.clone(), &[]);
+        let (code, _, _) = run(&fake, &[&args[..], &["--no-wait"]].concat());
+        assert_eq!((code, fake.operations().len()), (0, 1));
+        let fake = Fake::scripted(started.clone(), &[started]);
+        let (code, _, err) = run(&fake, &[&args[..], &["--timeout-seconds", "0"]].concat());
+        assert_eq!(code, 255);
+        assert!(err.contains("is still IN_PROGRESS after 0 s"), "{err}");
+
+        let import_arn = "arn:aws:dynamodb:ddblocal:000000000000:table/N/import/01";
+        let started = json!({"ImportTableDescription": {"ImportArn": import_arn,
+            "ImportStatus": "IN_PROGRESS"}});
+        let done = json!({"ImportTableDescription": {"ImportArn": import_arn,
+            "ImportStatus": "COMPLETED", "ImportedItemCount": 3}});
+        let args = [
+            "import-table",
+            "--s3-bucket-source",
+            "S3Bucket=/exports,S3KeyPrefix=p",
+            "--input-format",
+            "DYNAMODB_JSON",
+            "--table-creation-parameters",
+            r#"{"TableName":"N"}"#,
+        ];
+        let fake = Fake::scripted(started.clone(), &[done]);
+        let (code, out, err) = run(&fake, &args);
+        assert_eq!((code, err.as_str()), (0, ""));
+        assert!(out.contains("IN_PROGRESS"), "{out}");
+        assert_eq!(fake.operations(), ["ImportTable", "DescribeImport"]);
+        assert_eq!(fake.calls.borrow()[1].1, json!({"ImportArn": import_arn}));
+        let failed = json!({"ImportTableDescription": {"ImportArn": import_arn,
+            "ImportStatus": "FAILED", "FailureMessage": "bad line 3"}});
+        let fake = Fake::scripted(started, &[failed]);
+        let (code, _, err) = run(&fake, &args);
+        assert_eq!(code, 1);
+        assert_eq!(
+            err,
+            format!("\nddbfmt: import {import_arn} FAILED: bad line 3\n")
+        );
+        // A describe error during the wait is reported, exit 255.
+        let mut fake = Fake::answering(Err(DdbError::new(ErrorKind::ResourceNotFound, "no")));
+        fake.script = RefCell::new(
+            [Ok(json!({"ImportTableDescription": {"ImportArn": "a", "ImportStatus": "IN_PROGRESS"}}))]
+                .into_iter()
+                .collect(),
+        );
+        let (code, _, err) = run(&fake, &args);
+        assert_eq!(code, 255);
+        assert!(
+            err.contains("waiting for import a: An error occurred (ResourceNotFoundException)"),
+            "{err}"
         );
     }
 }

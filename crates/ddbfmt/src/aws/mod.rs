@@ -36,7 +36,7 @@ pub use output::{
 };
 pub use params::ParamError;
 pub use request::{
-    Action, Call, CreateBackup, Paging, WAIT_TIMEOUT_SECONDS_DEFAULT, Wait, Waiter, build_request,
+    Action, Call, Job, Paging, StartJob, WAIT_TIMEOUT_SECONDS_DEFAULT, Wait, Waiter, build_request,
 };
 
 use output::report;
@@ -125,17 +125,15 @@ pub fn run(
         Err(e) => return report(stderr, &e.0, EXIT_PARAM_ERROR),
     };
     let mut options = DatabaseOptions::default();
-    // Backup jobs run only in a call that waits for one: any other call is short-lived, and
-    // would start a build only to cancel it at exit. A `--no-wait` backup's durable job runs
-    // in the next call that waits (create-backup, wait backup-available) or in a process that
-    // keeps the database open.
+    // Jobs (backups, restores, exports, imports) run only in a call that waits: any other call
+    // is short-lived, and would start a job only to cancel it at exit. A `--no-wait` job's
+    // durable state is picked up by the next call that waits (a job command without
+    // `--no-wait`, any `wait`: a restored table's `wait table-exists` needs its restore run, a
+    // deleted table's `wait table-not-exists` its SYSTEM backup) or by a process that keeps the
+    // database open.
     options.backup.worker = matches!(
         &action,
-        Action::CreateBackup(CreateBackup { wait: true, .. })
-            | Action::Wait(request::Wait {
-                waiter: request::Waiter::BackupAvailable { .. },
-                ..
-            })
+        Action::StartJob(StartJob { wait: true, .. }) | Action::Wait(_)
     );
     match open_database_with(data_dir, options) {
         Ok(db) => run_action(db.as_ref(), &action, stdout, stderr),

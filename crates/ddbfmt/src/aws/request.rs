@@ -1,6 +1,6 @@
 //! From command-line arguments to `(operation, request JSON)`: the clap commands built from
 //! [`super::spec`], and [`action_from_matches`], which does no I/O beyond reading `file://`
-//! parameters.
+//! parameters and making a backup directory's path absolute.
 
 use std::time::Duration;
 
@@ -15,18 +15,47 @@ use super::spec::{self, CommandSpec, Kind, Paginator};
 pub enum Action {
     Call(Call),
     Wait(Wait),
-    /// `create-backup`: the call, then (unless `--no-wait`) waiting for AVAILABLE.
-    CreateBackup(CreateBackup),
+    /// A call that starts a job (create-backup, the restores, export, import), then (unless
+    /// `--no-wait`) waiting for the job to end.
+    StartJob(StartJob),
 }
 
-/// `create-backup` and how it ends.
+/// A command that starts a job, and how it ends.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CreateBackup {
+pub struct StartJob {
+    pub job: Job,
     pub call: Call,
-    /// Wait until the backup is AVAILABLE (the default; `--no-wait` turns it off).
+    /// Wait until the job is done (the default; `--no-wait` turns it off).
     pub wait: bool,
     /// Give up waiting after this long (`--timeout-seconds`; default: no limit).
     pub timeout: Option<Duration>,
+}
+
+/// The jobs a command can start and wait for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Job {
+    /// `create-backup`: done when the backup is AVAILABLE.
+    Backup,
+    /// `restore-table-from-backup`, `restore-table-to-point-in-time`: done when the target
+    /// table is ACTIVE.
+    Restore,
+    /// `export-table-to-point-in-time`: done when DescribeExport says COMPLETED.
+    Export,
+    /// `import-table`: done when DescribeImport says COMPLETED.
+    Import,
+}
+
+impl Job {
+    /// The job command `name` starts, if it starts one.
+    pub fn of_command(name: &str) -> Option<Self> {
+        match name {
+            CREATE_BACKUP => Some(Self::Backup),
+            RESTORE_FROM_BACKUP | RESTORE_TO_POINT_IN_TIME => Some(Self::Restore),
+            EXPORT => Some(Self::Export),
+            IMPORT => Some(Self::Import),
+            _ => None,
+        }
+    }
 }
 
 /// One API call (or, when `paging` is set, the calls of an automatic pagination).
@@ -117,14 +146,64 @@ the job is durable and runs in the next process that runs the backup worker: a w
 create-backup, `ddbfmt wait backup-available --backup-arn ARN`, or a program that keeps the
 database open through the library (other ddbfmt commands are short-lived and leave it queued).";
 
+const RESTORE_HELP: &str = "\
+Waiting: the response (TableStatus CREATING, RestoreSummary.RestoreInProgress true) is printed as
+soon as the restore is recorded: its source is pinned and its job is durable. The command then
+keeps the database open while its restore worker loads the table, shows a spinner on stderr when
+stderr is a terminal, and exits 0 once the table is ACTIVE: every item and every LSI is there by
+then, but GSIs may still be backfilling (IndexStatus CREATING, Backfilling true; `ddbfmt wait
+index-active --table-name T --index-name I` waits for one). If the restore fails (a damaged
+backup, say) its table is removed: the command prints `ddbfmt: the restore of table T failed:
+<why> (no table was created)` and exits 1. It exits 255 if --timeout-seconds passes. With
+--no-wait it returns after printing, without starting the load; the job is durable and runs in
+the next process that runs the restore worker: a waiting restore, `ddbfmt wait table-exists
+--table-name T` (or any other `ddbfmt wait`), or a program that keeps the database open through
+the library.";
+
+const RESTORE_FROM_BACKUP_HELP: &str = "\
+--backup-arn takes a backup's ARN (list-backups), or the path of a backup directory (or of its
+manifest.json): a backup copied from another database restores by its path. A relative path is
+made absolute against the current directory.";
+
+const EXPORT_HELP: &str = "\
+Waiting: the response (ExportStatus IN_PROGRESS, with its ExportArn) is printed as soon as the
+export is requested. The command then keeps the database open while its worker writes the export,
+polls DescribeExport, shows a spinner on stderr when stderr is a terminal, and exits 0 once the
+export is COMPLETED (describe-export shows the result). If it FAILED, its FailureMessage is printed
+on stderr and the command exits 1; it exits 255 if --timeout-seconds passes. With --no-wait it
+returns after printing; the job runs in the next process that runs the worker (a waiting export or
+import, `ddbfmt wait ...`, or a program that keeps the database open). --table-name (ours) names
+the table instead of --table-arn.";
+
+const IMPORT_HELP: &str = "\
+Waiting: the response (ImportStatus IN_PROGRESS, with its ImportArn) is printed as soon as the
+import is requested. The command then keeps the database open while its worker reads the files
+into the new table, polls DescribeImport, shows a spinner on stderr when stderr is a terminal, and
+exits 0 once the import is COMPLETED (describe-import shows ProcessedItemCount, ImportedItemCount,
+ErrorCount). If it FAILED (or was CANCELLED), its FailureMessage is printed on stderr and the
+command exits 1; it exits 255 if --timeout-seconds passes. With --no-wait it returns after
+printing; the job runs in the next process that runs the worker (a waiting import or export,
+`ddbfmt wait ...`, or a program that keeps the database open).";
+
 /// The clap command for `spec`.
 pub fn command_for(spec: &'static CommandSpec) -> clap::Command {
     let mut after_help = match spec.paginator {
         Some(_) => format!("{SYNTAX_HELP}\n{PAGING_HELP}"),
         None => SYNTAX_HELP.to_owned(),
     };
-    if spec.name == CREATE_BACKUP {
-        after_help = format!("{CREATE_BACKUP_HELP}\n\n{after_help}");
+    let job = Job::of_command(spec.name);
+    let job_help = match job {
+        Some(Job::Backup) => CREATE_BACKUP_HELP.to_owned(),
+        Some(Job::Restore) if spec.name == RESTORE_FROM_BACKUP => {
+            format!("{RESTORE_FROM_BACKUP_HELP}\n\n{RESTORE_HELP}")
+        }
+        Some(Job::Restore) => RESTORE_HELP.to_owned(),
+        Some(Job::Export) => EXPORT_HELP.to_owned(),
+        Some(Job::Import) => IMPORT_HELP.to_owned(),
+        None => String::new(),
+    };
+    if !job_help.is_empty() {
+        after_help = format!("{job_help}\n\n{after_help}");
     }
     let mut cmd = clap::Command::new(spec.name)
         .about(spec.about)
@@ -161,15 +240,29 @@ pub fn command_for(spec: &'static CommandSpec) -> clap::Command {
             }
         };
     }
-    if spec.name == CREATE_BACKUP {
+    if let Some(job) = job {
+        let (no_wait, timeout) = match job {
+            Job::Backup => (
+                "Return after printing the CREATING response; the build resumes when the database is next opened",
+                "Give up waiting for AVAILABLE after this long (default: no limit)",
+            ),
+            Job::Restore => (
+                "Return after printing the CREATING table; the restore resumes when a waiting command next opens the database",
+                "Give up waiting for ACTIVE after this long (default: no limit)",
+            ),
+            Job::Export | Job::Import => (
+                "Return after printing the IN_PROGRESS response; the job resumes when a waiting command next opens the database",
+                "Give up waiting for COMPLETED after this long (default: no limit)",
+            ),
+        };
         cmd = cmd
             .arg(
                 Arg::new("no-wait")
                     .long("no-wait")
                     .action(ArgAction::SetTrue)
-                    .help("Return after printing the CREATING response; the build resumes when the database is next opened"),
+                    .help(no_wait),
             )
-            .arg(timeout_arg("Give up waiting for AVAILABLE after this long (default: no limit)").conflicts_with("no-wait"));
+            .arg(timeout_arg(timeout).conflicts_with("no-wait"));
     }
     if spec.paginator.is_some() {
         cmd = cmd
@@ -215,8 +308,12 @@ fn kind_help(kind: Kind) -> &'static str {
     }
 }
 
-/// The command that waits for its backup after the call.
+/// The commands that start a job and wait for it after the call.
 const CREATE_BACKUP: &str = "create-backup";
+const RESTORE_FROM_BACKUP: &str = "restore-table-from-backup";
+const RESTORE_TO_POINT_IN_TIME: &str = "restore-table-to-point-in-time";
+const EXPORT: &str = "export-table-to-point-in-time";
+const IMPORT: &str = "import-table";
 /// Our own command group (not the AWS CLI's): a table's backup schedule.
 const BACKUP_SCHEDULE: &str = "backup-schedule";
 
@@ -254,7 +351,7 @@ pub fn wait_command() -> clap::Command {
             .args_override_self(true)
             .arg(cli_input_json_arg())
             .arg(timeout())
-            .after_help("Exit codes: 0 the condition holds, 255 it did not in time (\"Waiter <name> failed: Max attempts exceeded\").")
+            .after_help("While it waits, the database's background work runs: table work (GSI backfills) and the backup and restore workers, so a --no-wait job's durable work goes on meanwhile.\nExit codes: 0 the condition holds, 255 it did not in time (\"Waiter <name> failed: Max attempts exceeded\") or a restore into the table failed.")
     };
     let condition =
         |name: &'static str, about: &'static str| bare_condition(name, about).arg(table());
@@ -263,7 +360,8 @@ pub fn wait_command() -> clap::Command {
         .subcommand_required(true)
         .subcommand(condition(
             "table-exists",
-            "Wait until DescribeTable reports the table ACTIVE.",
+            "Wait until DescribeTable reports the table ACTIVE (a restored table: its restore \
+             is done; a failed restore ends the wait).",
         ))
         .subcommand(condition(
             "table-not-exists",
@@ -272,7 +370,8 @@ pub fn wait_command() -> clap::Command {
         .subcommand(
             condition(
                 "index-active",
-                "Wait until the index of the table is ACTIVE (a new GSI has been backfilled).",
+                "Wait until the index of the table is ACTIVE (a new GSI, or a restored \
+                 table's, has been backfilled).",
             )
             .arg(
                 Arg::new("index-name")
@@ -390,9 +489,21 @@ pub fn action_from_matches(name: &str, matches: &ArgMatches) -> Result<Action, P
         return schedule_from_matches(matches).map(Action::Call);
     }
     let spec = spec::command(name).ok_or_else(|| ParamError(format!("unknown command {name}")))?;
-    let call = call_from_matches(spec, matches)?;
-    if name == CREATE_BACKUP {
-        return Ok(Action::CreateBackup(CreateBackup {
+    let mut call = call_from_matches(spec, matches)?;
+    if name == RESTORE_FROM_BACKUP {
+        absolute_backup_path(&mut call.request);
+    }
+    if name == EXPORT
+        && matches.get_one::<String>("cli-input-json").is_none()
+        && !(call.request.get("TableArn").is_some() || call.request.get("TableName").is_some())
+    {
+        return Err(usage_error(
+            "the following arguments are required: --table-arn | --table-name",
+        ));
+    }
+    if let Some(job) = Job::of_command(name) {
+        return Ok(Action::StartJob(StartJob {
+            job,
             call,
             wait: !matches.get_flag("no-wait"),
             timeout: matches
@@ -401,6 +512,30 @@ pub fn action_from_matches(name: &str, matches: &ArgMatches) -> Result<Action, P
         }));
     }
     Ok(Action::Call(call))
+}
+
+/// A `BackupArn` that names an existing backup directory (or its `manifest.json`) rather than
+/// an ARN becomes that path made absolute, so the request means the same in the engine
+/// whatever its working directory. Anything else is left for the service to judge.
+fn absolute_backup_path(request: &mut Value) {
+    let Some(Value::String(value)) = request.get_mut("BackupArn") else {
+        return;
+    };
+    if value.starts_with("arn:") {
+        return;
+    }
+    let path = std::path::Path::new(value.as_str());
+    let names_backup =
+        path.is_dir() || (path.is_file() && path.file_name().is_some_and(|n| n == "manifest.json"));
+    if !names_backup {
+        return;
+    }
+    if let Some(absolute) = std::fs::canonicalize(path)
+        .ok()
+        .and_then(|p| p.to_str().map(str::to_owned))
+    {
+        *value = absolute;
+    }
 }
 
 /// Parses `args` (the command name first, e.g. `["put-item", "--table-name", "T", ...]`) and
@@ -525,7 +660,17 @@ fn validate_members(
         .iter()
         .map(|m| format!("Missing required parameter in input: \"{m}\""))
         .collect();
-    let known: Vec<&str> = spec.flags.iter().map(|f| f.member).collect();
+    // The paging members are the request's too, flag or not (ListImports' PageSize).
+    let paging_members = spec
+        .paginator
+        .map(|p| [p.input_token, p.limit_key])
+        .unwrap_or_default();
+    let mut known: Vec<&str> = spec.flags.iter().map(|f| f.member).collect();
+    for member in paging_members {
+        if !member.is_empty() && !known.contains(&member) {
+            known.push(member);
+        }
+    }
     for member in request.keys() {
         if !known.contains(&member.as_str()) {
             problems.push(format!(

@@ -24,7 +24,7 @@ pub enum Kind {
 }
 
 /// One parameter of an operation.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct Flag {
     /// The flag without its dashes, e.g. `table-name`.
     pub name: &'static str,
@@ -122,6 +122,43 @@ const DELETION_PROTECTION_ENABLED: Flag = flag(
     "DeletionProtectionEnabled",
     Bool,
 );
+const TABLE_ARN: Flag = flag("table-arn", "TableArn", Str);
+const TARGET_TABLE_NAME: Flag = flag("target-table-name", "TargetTableName", Str);
+const CLIENT_TOKEN: Flag = flag("client-token", "ClientToken", Str);
+const NEXT_TOKEN: Flag = flag("next-token", "NextToken", Str);
+const EXPORT_ARN: Flag = flag("export-arn", "ExportArn", Str);
+const IMPORT_ARN: Flag = flag("import-arn", "ImportArn", Str);
+/// The overrides both restores take (DynamoDB's), then our two opt-ins to carry over settings
+/// a restore drops by default.
+const RESTORE_OVERRIDES: [Flag; 7] = [
+    flag("billing-mode-override", "BillingModeOverride", Str),
+    flag(
+        "provisioned-throughput-override",
+        "ProvisionedThroughputOverride",
+        Json,
+    ),
+    flag(
+        "global-secondary-index-override",
+        "GlobalSecondaryIndexOverride",
+        List,
+    ),
+    flag(
+        "local-secondary-index-override",
+        "LocalSecondaryIndexOverride",
+        List,
+    ),
+    flag(
+        "sse-specification-override",
+        "SSESpecificationOverride",
+        Json,
+    ),
+    flag("reapply-tags", "ReapplyTags", Bool),
+    flag(
+        "reapply-stream-specification",
+        "ReapplyStreamSpecification",
+        Bool,
+    ),
+];
 
 pub static QUERY_SCAN_PAGINATOR: Paginator = Paginator {
     input_token: "ExclusiveStartKey",
@@ -144,6 +181,24 @@ pub static LIST_BACKUPS_PAGINATOR: Paginator = Paginator {
     output_token: "LastEvaluatedBackupArn",
     limit_key: "Limit",
     result_keys: &["BackupSummaries"],
+    non_aggregate_keys: &[],
+};
+
+pub static LIST_EXPORTS_PAGINATOR: Paginator = Paginator {
+    input_token: "NextToken",
+    output_token: "NextToken",
+    limit_key: "MaxResults",
+    result_keys: &["ExportSummaries"],
+    non_aggregate_keys: &[],
+};
+
+/// `ListImports` pages by `PageSize`, which is also the AWS CLI's own `--page-size`: the
+/// command has no flag of its own for it (`--page-size` sets it on every request).
+pub static LIST_IMPORTS_PAGINATOR: Paginator = Paginator {
+    input_token: "NextToken",
+    output_token: "NextToken",
+    limit_key: "PageSize",
+    result_keys: &["ImportSummaryList"],
     non_aggregate_keys: &[],
 };
 
@@ -448,6 +503,135 @@ pub static COMMANDS: &[CommandSpec] = &[
         flags: &[TABLE_NAME],
         required: &["TableName"],
         paginator: None,
+    },
+    CommandSpec {
+        name: "restore-table-from-backup",
+        operation: "RestoreTableFromBackup",
+        about: "Restore a backup (its ARN, or the path of a backup directory) into a new \
+                table: prints the CREATING table, then waits for ACTIVE unless --no-wait \
+                (RestoreTableFromBackup).",
+        flags: &[
+            TARGET_TABLE_NAME,
+            BACKUP_ARN,
+            RESTORE_OVERRIDES[0],
+            RESTORE_OVERRIDES[1],
+            RESTORE_OVERRIDES[2],
+            RESTORE_OVERRIDES[3],
+            RESTORE_OVERRIDES[4],
+            RESTORE_OVERRIDES[5],
+            RESTORE_OVERRIDES[6],
+        ],
+        required: &["TargetTableName", "BackupArn"],
+        paginator: None,
+    },
+    CommandSpec {
+        name: "restore-table-to-point-in-time",
+        operation: "RestoreTableToPointInTime",
+        about: "Restore a table with point-in-time recovery on, as it was at a time of its \
+                window, into a new table: prints the CREATING table, then waits for ACTIVE \
+                unless --no-wait (RestoreTableToPointInTime).",
+        flags: &[
+            flag("source-table-arn", "SourceTableArn", Str),
+            flag("source-table-name", "SourceTableName", Str),
+            TARGET_TABLE_NAME,
+            flag(
+                "use-latest-restorable-time",
+                "UseLatestRestorableTime",
+                Bool,
+            ),
+            flag("restore-date-time", "RestoreDateTime", Timestamp),
+            RESTORE_OVERRIDES[0],
+            RESTORE_OVERRIDES[1],
+            RESTORE_OVERRIDES[2],
+            RESTORE_OVERRIDES[3],
+            RESTORE_OVERRIDES[4],
+            RESTORE_OVERRIDES[5],
+            RESTORE_OVERRIDES[6],
+        ],
+        required: &["TargetTableName"],
+        paginator: None,
+    },
+    CommandSpec {
+        name: "export-table-to-point-in-time",
+        operation: "ExportTableToPointInTime",
+        about: "Export a table as it was at a time of its point-in-time recovery window: \
+                prints the IN_PROGRESS export, then waits for COMPLETED unless --no-wait \
+                (ExportTableToPointInTime).",
+        flags: &[
+            TABLE_ARN,
+            flag("export-time", "ExportTime", Timestamp),
+            CLIENT_TOKEN,
+            flag("s3-bucket", "S3Bucket", Str),
+            flag("s3-bucket-owner", "S3BucketOwner", Str),
+            flag("s3-prefix", "S3Prefix", Str),
+            flag("s3-sse-algorithm", "S3SseAlgorithm", Str),
+            flag("s3-sse-kms-key-id", "S3SseKmsKeyId", Str),
+            flag("export-format", "ExportFormat", Str),
+            flag("export-type", "ExportType", Str),
+            flag(
+                "incremental-export-specification",
+                "IncrementalExportSpecification",
+                Json,
+            ),
+            // Ours: the table by name, instead of --table-arn.
+            TABLE_NAME,
+        ],
+        required: &["S3Bucket"],
+        paginator: None,
+    },
+    CommandSpec {
+        name: "describe-export",
+        operation: "DescribeExport",
+        about: "Describe an export: status, time, destination, counts (DescribeExport).",
+        flags: &[EXPORT_ARN],
+        required: &["ExportArn"],
+        paginator: None,
+    },
+    CommandSpec {
+        name: "list-exports",
+        operation: "ListExports",
+        about: "List exports, of one table or all (ListExports; paginated).",
+        flags: &[
+            TABLE_ARN,
+            flag("max-results", "MaxResults", Int),
+            NEXT_TOKEN,
+        ],
+        required: &[],
+        paginator: Some(&LIST_EXPORTS_PAGINATOR),
+    },
+    CommandSpec {
+        name: "import-table",
+        operation: "ImportTable",
+        about: "Create a table from exported files: prints the IN_PROGRESS import, then waits \
+                for COMPLETED unless --no-wait (ImportTable).",
+        flags: &[
+            CLIENT_TOKEN,
+            flag("s3-bucket-source", "S3BucketSource", Json),
+            flag("input-format", "InputFormat", Str),
+            flag("input-format-options", "InputFormatOptions", Json),
+            flag("input-compression-type", "InputCompressionType", Str),
+            flag("table-creation-parameters", "TableCreationParameters", Json),
+        ],
+        required: &["S3BucketSource", "InputFormat", "TableCreationParameters"],
+        paginator: None,
+    },
+    CommandSpec {
+        name: "describe-import",
+        operation: "DescribeImport",
+        about: "Describe an import: status, source, counts of items processed, imported and \
+                in error (DescribeImport).",
+        flags: &[IMPORT_ARN],
+        required: &["ImportArn"],
+        paginator: None,
+    },
+    CommandSpec {
+        name: "list-imports",
+        operation: "ListImports",
+        about: "List imports, into one table or all (ListImports; paginated; --page-size sets \
+                PageSize).",
+        flags: &[TABLE_ARN, NEXT_TOKEN],
+        required: &[],
+        paginator: Some(&LIST_IMPORTS_PAGINATOR),
     },
 ];
 
