@@ -595,3 +595,99 @@ fn restore_commands_have_help() {
         }
     }
 }
+
+#[test]
+fn export_to_a_bucket_directory_then_import_it_into_a_new_table() {
+    let db = Db::with_source();
+    db.run(&[
+        "update-continuous-backups",
+        "--table-name",
+        SOURCE,
+        "--point-in-time-recovery-specification",
+        "PointInTimeRecoveryEnabled=true",
+    ])
+    .assert_ok();
+    db.put_items("v3");
+    let bucket = tempfile::tempdir().unwrap();
+    let bucket_s = bucket.path().to_str().unwrap();
+    let out = db.run(&[
+        "export-table-to-point-in-time",
+        "--table-name",
+        SOURCE,
+        "--s3-bucket",
+        bucket_s,
+        "--s3-prefix",
+        "daily",
+    ]);
+    out.assert_ok();
+    let arn = out.json()["ExportDescription"]["ExportArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let described = db.run(&["describe-export", "--export-arn", &arn]);
+    described.assert_ok();
+    let description = described.json()["ExportDescription"].clone();
+    assert_eq!(description["ExportStatus"], "COMPLETED", "{description}");
+    assert_eq!(description["ItemCount"], 2 * PER_PARTITION);
+    // The export directory verifies.
+    let export_dir = bucket
+        .path()
+        .join(description["ExportManifest"].as_str().unwrap())
+        .parent()
+        .unwrap()
+        .to_owned();
+    let verified = db.run(&["verify", export_dir.to_str().unwrap()]);
+    verified.assert_ok();
+
+    let parameters = json!({
+        "TableName": "Imported",
+        "AttributeDefinitions": [
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "N"},
+            {"AttributeName": "l", "AttributeType": "S"}
+        ],
+        "KeySchema": [
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"}
+        ],
+        "LocalSecondaryIndexes": [{
+            "IndexName": LSI,
+            "KeySchema": [
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "l", "KeyType": "RANGE"}
+            ],
+            "Projection": {"ProjectionType": "ALL"}
+        }],
+        "BillingMode": "PAY_PER_REQUEST"
+    });
+    let source = json!({"S3Bucket": bucket_s, "S3KeyPrefix": "daily"});
+    let out = db.run(&[
+        "import-table",
+        "--s3-bucket-source",
+        &source.to_string(),
+        "--input-format",
+        "DYNAMODB_JSON",
+        "--input-compression-type",
+        "GZIP",
+        "--table-creation-parameters",
+        &parameters.to_string(),
+    ]);
+    out.assert_ok();
+    let import_arn = out.json()["ImportTableDescription"]["ImportArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let described = db.run(&["describe-import", "--import-arn", &import_arn]);
+    described.assert_ok();
+    let d = described.json()["ImportTableDescription"].clone();
+    assert_eq!(d["ImportStatus"], "COMPLETED", "{d}");
+    assert_eq!(d["ImportedItemCount"], 2 * PER_PARTITION);
+    assert_eq!(db.describe("Imported")["TableStatus"], "ACTIVE");
+    assert_eq!(db.scan("Imported", None), db.scan(SOURCE, None));
+    let listed = db.run(&["list-imports"]);
+    listed.assert_ok();
+    assert_eq!(
+        listed.json()["ImportSummaryList"][0]["ImportArn"],
+        import_arn.as_str()
+    );
+}

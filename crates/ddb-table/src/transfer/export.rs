@@ -121,7 +121,19 @@ impl Database {
             ));
         };
         let export_arn = format!("{}/export/{id}", entry.table_arn);
+        // The bucket is a directory that must exist (as a bucket must); held as an absolute
+        // path so the job writes to the same place whichever process runs it.
         let bucket_dir = PathBuf::from(&input.s3_bucket);
+        let bucket_dir = match std::fs::canonicalize(&bucket_dir) {
+            Ok(dir) if dir.is_dir() => dir,
+            _ => {
+                let _ = table.release_hold(&hold);
+                return Err(DdbError::validation(format!(
+                    "S3Bucket: the directory {} does not exist",
+                    input.s3_bucket
+                )));
+            }
+        };
         let export_root = ddb_export::export_root(&bucket_dir, input.s3_prefix.as_deref(), &id);
         let export_time_ms = time_us / 1000;
         let description = json!({
