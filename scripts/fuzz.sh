@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../fuzz"
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(item_json input_document key number create_table log_segment snapshot spill_run state_file backup_manifest)
+[ ${#targets[@]} -gt 0 ] || targets=(item_json input_document key number create_table log_segment snapshot spill_run state_file backup_manifest export_data_file)
 command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
 export RUSTC_BOOTSTRAP=1
 
@@ -48,6 +48,8 @@ for f in sorted((root / 'spill' / 'vectors').glob('*.spill')):
 for d in sorted((root / 'backup' / 'vectors').iterdir()):
     if (d / 'manifest.json').exists():
         seed('backup_manifest', d.name, (d / 'manifest.json').read_bytes())
+for i, f in enumerate(sorted((root / 'export' / 'vectors').rglob('*.json.gz'))):
+    seed('export_data_file', f'gz-{i}', b'\x00' + f.read_bytes())
 PY
 
 status=0

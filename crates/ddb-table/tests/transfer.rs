@@ -75,7 +75,7 @@ fn item(n: u64) -> Value {
         "scores": {"NS": ["1", format!("{}.5", n % 7)]},
         "nested": {"M": {"l": {"L": [{"BOOL": true}, {"NULL": true}, {"BS": ["AA=="]}]}}},
     });
-    if n % 4 != 0 {
+    if !n.is_multiple_of(4) {
         item["shop"] = json!({"S": format!("shop{}", n % 5)});
     }
     item
