@@ -9,6 +9,7 @@ pub mod backups;
 pub mod catalog;
 pub mod checkpoint;
 pub mod db;
+mod db_recovery;
 pub mod error;
 pub mod files;
 mod gsi;
