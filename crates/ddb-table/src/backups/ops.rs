@@ -29,10 +29,15 @@ pub fn now_ms() -> u64 {
 
 /// Seconds since the epoch with millisecond precision, as DynamoDB's JSON carries times.
 pub fn seconds(ms: u64) -> Value {
-    // Exact in f64 for any ms below 2^53.
+    json!(millis_to_seconds(ms))
+}
+
+/// Milliseconds since the epoch as DynamoDB's epoch seconds (fractional): the double nearest
+/// the exact decimal (`ms` is exact in f64 below 2^53, and one division rounds once).
+pub fn millis_to_seconds(ms: u64) -> f64 {
     #[allow(clippy::cast_precision_loss)]
-    let secs = ms as f64 / 1000.0;
-    json!(secs)
+    let ms = ms as f64;
+    ms / 1000.0
 }
 
 /// The member at JSON pointer `pointer`, or null.

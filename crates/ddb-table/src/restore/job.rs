@@ -194,7 +194,6 @@ impl RestoreService {
             state.backfilling = true;
             state.status = IndexStatus::Creating;
         }
-        debug_assert!(opened.gsis.len() == backfilling.len());
         crate::db::open_table_with(
             &self.io,
             &self.root,

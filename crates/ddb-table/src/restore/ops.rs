@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use super::{RestoreSource, RestoreState, backup_dir_from_path};
 use crate::backups::BackupStatus;
+use crate::backups::ops::millis_to_seconds;
 use crate::catalog::{GsiState, TableEntry};
 use crate::db::{Database, new_table_id, now_seconds, table_arn};
 use crate::error::Error;
@@ -548,17 +549,11 @@ struct RequestFromBackup<'a> {
     backup_arn: &'a str,
 }
 
-fn millis_to_seconds(ms: u64) -> f64 {
-    // Exact for any ms below 2^53.
-    let whole = u32::try_from(ms / 1000).unwrap_or(u32::MAX);
-    let frac = u32::try_from(ms % 1000).unwrap_or(0);
-    f64::from(whole) + f64::from(frac) / 1000.0
-}
-
 fn micros_to_seconds(us: u64) -> f64 {
-    let whole = u32::try_from(us / 1_000_000).unwrap_or(u32::MAX);
-    let frac = u32::try_from(us % 1_000_000).unwrap_or(0);
-    f64::from(whole) + f64::from(frac) / 1_000_000.0
+    // Exact in f64 below 2^53 µs (year 2255); one division rounds once.
+    #[allow(clippy::cast_precision_loss)]
+    let us = us as f64;
+    us / 1_000_000.0
 }
 
 /// Epoch seconds (fractional) to µs; `None` if negative, not finite or absurdly large.

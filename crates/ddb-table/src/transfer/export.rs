@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{EXPORT_FILE, EXPORTS_DIR, ExportRecord, RECORD_FORMAT, is_in_progress};
+use crate::backups::ops::millis_to_seconds;
 use crate::backups::ops::now_ms;
 use crate::db::Database;
 use crate::error::{Error, Result};
@@ -34,11 +35,6 @@ struct ExportInput {
     s3_sse_kms_key_id: Option<String>,
     export_format: Option<String>,
     export_type: Option<String>,
-}
-
-fn iso_seconds(ms: u64) -> f64 {
-    let whole = u32::try_from(ms / 1000).unwrap_or(u32::MAX);
-    f64::from(whole) + f64::from(u32::try_from(ms % 1000).unwrap_or(0)) / 1000.0
 }
 
 impl Database {
@@ -139,10 +135,10 @@ impl Database {
         let description = json!({
             "ExportArn": export_arn,
             "ExportStatus": "IN_PROGRESS",
-            "StartTime": iso_seconds(now),
+            "StartTime": millis_to_seconds(now),
             "TableArn": entry.table_arn,
             "TableId": crate::db::uuid(&entry.id),
-            "ExportTime": iso_seconds(export_time_ms.min(latest)),
+            "ExportTime": millis_to_seconds(export_time_ms.min(latest)),
             "ClientToken": input.client_token,
             "S3Bucket": input.s3_bucket,
             "S3BucketOwner": input.s3_bucket_owner,
@@ -272,7 +268,7 @@ impl RestoreService {
         let table = lock(&self.tables).get(&record.table_name).cloned();
         let end = now_ms();
         if let Some(map) = record.description.as_object_mut() {
-            map.insert("EndTime".to_owned(), Value::from(iso_seconds(end)));
+            map.insert("EndTime".to_owned(), Value::from(millis_to_seconds(end)));
             match &outcome {
                 Ok(summary) => {
                     map.insert("ExportStatus".to_owned(), Value::from("COMPLETED"));

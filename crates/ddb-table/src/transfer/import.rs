@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{IMPORT_ERRORS_KEPT, IMPORT_FILE, IMPORTS_DIR, ImportRecord, RECORD_FORMAT};
+use crate::backups::ops::millis_to_seconds;
 use crate::backups::ops::now_ms;
 use crate::catalog::{GsiState, TableEntry};
 use crate::db::{Database, new_table_id, now_seconds, table_arn};
@@ -26,6 +27,8 @@ struct ImportInput {
     #[serde(rename = "S3BucketSource")]
     s3_bucket_source: BucketSource,
     input_format: String,
+    /// CSV options: accepted and ignored (only DYNAMODB_JSON is read).
+    #[allow(dead_code)]
     input_format_options: Option<Value>,
     input_compression_type: Option<String>,
     table_creation_parameters: Value,
@@ -50,11 +53,6 @@ struct BucketSource {
     s3_bucket_owner: Option<String>,
 }
 
-fn seconds(ms: u64) -> f64 {
-    let whole = u32::try_from(ms / 1000).unwrap_or(u32::MAX);
-    f64::from(whole) + f64::from(u32::try_from(ms % 1000).unwrap_or(0)) / 1000.0
-}
-
 impl Database {
     pub(crate) fn import_table(&self, request: &Value) -> DdbResult<Value> {
         self.check_writable()?;
@@ -66,7 +64,6 @@ impl Database {
                 input.input_format
             )));
         }
-        let _ = &input.input_format_options;
         let compression = input
             .input_compression_type
             .clone()
@@ -104,7 +101,7 @@ impl Database {
             "InputFormat": "DYNAMODB_JSON",
             "InputCompressionType": compression,
             "TableCreationParameters": input.table_creation_parameters,
-            "StartTime": seconds(now),
+            "StartTime": millis_to_seconds(now),
             "ProcessedSizeBytes": 0,
             "ProcessedItemCount": 0,
             "ImportedItemCount": 0,
@@ -163,7 +160,7 @@ impl Database {
                 source: RestoreSource::Import { import_id: id },
                 source_backup_arn: None,
                 source_table_arn: None,
-                restore_date_time: seconds(now),
+                restore_date_time: millis_to_seconds(now),
                 in_progress: true,
             }),
         };
@@ -372,7 +369,10 @@ impl RestoreService {
             return;
         };
         if let Some(map) = record.description.as_object_mut() {
-            map.insert("EndTime".to_owned(), Value::from(seconds(now_ms())));
+            map.insert(
+                "EndTime".to_owned(),
+                Value::from(millis_to_seconds(now_ms())),
+            );
             match outcome {
                 Ok(counts) => {
                     map.insert("ImportStatus".to_owned(), Value::from("COMPLETED"));
