@@ -448,6 +448,8 @@ pub(crate) fn describe_entry(
                 let state = entry.gsis.get(&gsi.index_name);
                 gsi.index_status = state.map_or(IndexStatus::Active, |s| s.status);
                 gsi.backfilling = state.and_then(|s| s.backfilling.then_some(true));
+                gsi.backfill_violation_count =
+                    state.map(|s| s.backfill_violations).filter(|n| *n > 0);
                 let stats = stats_of(Some(&gsi.index_name));
                 gsi.item_count = stats.items;
                 gsi.index_size_bytes = stats.bytes;

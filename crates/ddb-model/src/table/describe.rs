@@ -128,6 +128,11 @@ pub struct GlobalSecondaryIndexDescription {
     pub index_size_bytes: i64,
     pub item_count: i64,
     pub index_arn: String,
+    /// Ours, not DynamoDB's: items the index's last backfill skipped because an index key
+    /// attribute had the wrong type, was empty or too large (DynamoDB reports these only
+    /// through CloudWatch). Absent when none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backfill_violation_count: Option<u64>,
 }
 
 /// Where a restored table came from.
@@ -231,6 +236,7 @@ pub fn describe_new_table(
                     request.and_then(|g| g.provisioned_throughput.as_ref()),
                 ),
                 on_demand_throughput: request.and_then(|g| g.on_demand_throughput),
+                backfill_violation_count: None,
                 index_size_bytes: 0,
                 item_count: 0,
                 index_arn: index_arn(&table_arn, index),
