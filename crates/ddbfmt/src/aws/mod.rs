@@ -12,6 +12,7 @@
 //! operation.
 
 mod exec;
+mod jobs;
 mod load;
 mod output;
 mod paginate;
@@ -19,6 +20,7 @@ mod params;
 mod request;
 mod shorthand;
 mod spec;
+mod wait;
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -35,9 +37,8 @@ pub use output::{
     EXIT_GENERAL_ERROR, EXIT_PARAM_ERROR, EXIT_SERVICE_ERROR, print_response, service_error_line,
 };
 pub use params::ParamError;
-pub use request::{
-    Action, Call, Job, Paging, StartJob, WAIT_TIMEOUT_SECONDS_DEFAULT, Wait, Waiter, build_request,
-};
+pub use request::{Action, Call, Job, Paging, StartJob, build_request};
+pub use wait::{WAIT_TIMEOUT_SECONDS_DEFAULT, Wait, Waiter};
 
 use output::report;
 
@@ -72,7 +73,7 @@ impl Subcommand for AwsCommand {
         for spec in spec::COMMANDS {
             cmd = cmd.subcommand(request::command_for(spec));
         }
-        cmd.subcommand(request::wait_command())
+        cmd.subcommand(wait::wait_command())
             .subcommand(request::backup_schedule_command())
     }
 

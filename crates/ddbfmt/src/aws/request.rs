@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 
 use super::params::{self, ParamError};
 use super::spec::{self, CommandSpec, Kind, Paginator};
+use super::wait::{Wait, wait_command, wait_from_matches};
 
 /// What one `aws dynamodb`-shaped command asks for.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,37 +77,6 @@ pub struct Paging {
     pub starting_token: Option<String>,
     pub page_size: Option<u64>,
 }
-
-/// `wait <condition>`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Wait {
-    pub waiter: Waiter,
-    pub timeout: Duration,
-}
-
-/// The conditions `wait` knows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Waiter {
-    TableExists { table: String },
-    TableNotExists { table: String },
-    IndexActive { table: String, index: String },
-    BackupAvailable { arn: String },
-}
-
-impl Waiter {
-    /// The waiter's name as botocore spells it in `Waiter <name> failed: ...`.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::TableExists { .. } => "TableExists",
-            Self::TableNotExists { .. } => "TableNotExists",
-            Self::IndexActive { .. } => "IndexActive",
-            Self::BackupAvailable { .. } => "BackupAvailable",
-        }
-    }
-}
-
-/// The AWS CLI's default waiter budget for DynamoDB: 25 attempts, 20 seconds apart.
-pub const WAIT_TIMEOUT_SECONDS_DEFAULT: u64 = 25 * 20;
 
 const SYNTAX_HELP: &str = "\
 Parameter syntax (the AWS CLI's):
@@ -317,7 +287,9 @@ const IMPORT: &str = "import-table";
 /// Our own command group (not the AWS CLI's): a table's backup schedule.
 const BACKUP_SCHEDULE: &str = "backup-schedule";
 
-fn timeout_arg(help: impl clap::builder::IntoResettable<clap::builder::StyledStr>) -> Arg {
+pub(super) fn timeout_arg(
+    help: impl clap::builder::IntoResettable<clap::builder::StyledStr>,
+) -> Arg {
     Arg::new("timeout-seconds")
         .long("timeout-seconds")
         .value_name("SECONDS")
@@ -325,74 +297,11 @@ fn timeout_arg(help: impl clap::builder::IntoResettable<clap::builder::StyledStr
         .help(help)
 }
 
-fn cli_input_json_arg() -> Arg {
+pub(super) fn cli_input_json_arg() -> Arg {
     Arg::new("cli-input-json")
         .long("cli-input-json")
         .value_name("JSON")
         .help("The API request as JSON, inline or file://PATH; flags override its members")
-}
-
-/// The clap command for `wait` and its conditions.
-pub fn wait_command() -> clap::Command {
-    let table = || {
-        Arg::new("table-name")
-            .long("table-name")
-            .value_name("STRING")
-            .help("TableName (string)")
-    };
-    let timeout = || {
-        timeout_arg(format!(
-            "Give up after this long (default {WAIT_TIMEOUT_SECONDS_DEFAULT}: the AWS CLI's 25 attempts x 20 s)"
-        ))
-    };
-    let bare_condition = |name: &'static str, about: &'static str| {
-        clap::Command::new(name)
-            .about(about)
-            .args_override_self(true)
-            .arg(cli_input_json_arg())
-            .arg(timeout())
-            .after_help("While it waits, the database's background work runs: table work (GSI backfills) and the backup and restore workers, so a --no-wait job's durable work goes on meanwhile.\nExit codes: 0 the condition holds, 255 it did not in time (\"Waiter <name> failed: Max attempts exceeded\") or a restore into the table failed.")
-    };
-    let condition =
-        |name: &'static str, about: &'static str| bare_condition(name, about).arg(table());
-    clap::Command::new("wait")
-        .about("Wait until a table exists, is gone, an index is ACTIVE or a backup AVAILABLE.")
-        .subcommand_required(true)
-        .subcommand(condition(
-            "table-exists",
-            "Wait until DescribeTable reports the table ACTIVE (a restored table: its restore \
-             is done; a failed restore ends the wait).",
-        ))
-        .subcommand(condition(
-            "table-not-exists",
-            "Wait until the table is gone (ResourceNotFoundException).",
-        ))
-        .subcommand(
-            condition(
-                "index-active",
-                "Wait until the index of the table is ACTIVE (a new GSI, or a restored \
-                 table's, has been backfilled).",
-            )
-            .arg(
-                Arg::new("index-name")
-                    .long("index-name")
-                    .value_name("STRING")
-                    .help("IndexName (string)"),
-            ),
-        )
-        .subcommand(
-            bare_condition(
-                "backup-available",
-                "Wait until the backup is AVAILABLE (the database's backup worker builds it \
-                 meanwhile; a failed build ends the wait with its error).",
-            )
-            .arg(
-                Arg::new("backup-arn")
-                    .long("backup-arn")
-                    .value_name("STRING")
-                    .help("BackupArn (string)"),
-            ),
-        )
 }
 
 /// The clap command for `backup-schedule put|get|delete` (ours, not the AWS CLI's).
@@ -735,50 +644,6 @@ fn paging(
     }
 }
 
-fn wait_from_matches(m: &ArgMatches) -> Result<Wait, ParamError> {
-    let (condition, sub) = m
-        .subcommand()
-        .ok_or_else(|| usage_error("the following arguments are required: <condition>"))?;
-    let has_cli_input = sub.get_one::<String>("cli-input-json").is_some();
-    let input = sub
-        .get_one::<String>("cli-input-json")
-        .map(|text| params::cli_input_json(text))
-        .transpose()?
-        .unwrap_or_default();
-    let lookup = |flag: &str, member: &str| -> Result<Option<String>, ParamError> {
-        if let Some(value) = sub.get_one::<String>(flag) {
-            return params::resolve_file(flag, value).map(Some);
-        }
-        Ok(input.get(member).and_then(Value::as_str).map(str::to_owned))
-    };
-    let required = |flag: &str, member: &str| -> Result<String, ParamError> {
-        member_or_missing(lookup(flag, member)?, flag, member, has_cli_input)
-    };
-    let waiter = match condition {
-        "backup-available" => Waiter::BackupAvailable {
-            arn: required("backup-arn", "BackupArn")?,
-        },
-        "table-exists" => Waiter::TableExists {
-            table: required("table-name", "TableName")?,
-        },
-        "table-not-exists" => Waiter::TableNotExists {
-            table: required("table-name", "TableName")?,
-        },
-        _ => Waiter::IndexActive {
-            table: required("table-name", "TableName")?,
-            index: required("index-name", "IndexName")?,
-        },
-    };
-    let timeout_seconds = sub
-        .get_one::<u64>("timeout-seconds")
-        .copied()
-        .unwrap_or(WAIT_TIMEOUT_SECONDS_DEFAULT);
-    Ok(Wait {
-        waiter,
-        timeout: Duration::from_secs(timeout_seconds),
-    })
-}
-
 /// `backup-schedule put|get|delete`: `{"TableName", "Schedule": {...}}` for put (flags override
 /// the members of `--cli-input-json`'s `Schedule`), `{"TableName"}` for get and delete.
 fn schedule_from_matches(m: &ArgMatches) -> Result<Call, ParamError> {
@@ -884,23 +749,6 @@ fn schedule_from_matches(m: &ArgMatches) -> Result<Call, ParamError> {
         request: Value::Object(request),
         paging: None,
     })
-}
-
-fn member_or_missing(
-    value: Option<String>,
-    flag: &str,
-    member: &str,
-    has_cli_input: bool,
-) -> Result<String, ParamError> {
-    match value {
-        Some(value) => Ok(value),
-        None if has_cli_input => Err(ParamError(format!(
-            "Parameter validation failed:\nMissing required parameter in input: \"{member}\""
-        ))),
-        None => Err(usage_error(&format!(
-            "the following arguments are required: --{flag}"
-        ))),
-    }
 }
 
 #[cfg(test)]
