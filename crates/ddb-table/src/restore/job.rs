@@ -39,25 +39,22 @@ impl RestoreService {
         let Some(restore) = entry.restore.clone().filter(|r| r.in_progress) else {
             return Ok(());
         };
-        let outcome = self.load(&entry, &restore.source);
-        let outcome = match outcome {
-            Ok(counts) => self
-                .activate(&entry)
-                .map(|()| counts)
-                .map_err(JobError::from),
-            Err(e) => Err(e),
+        let loaded = self.load(&entry, &restore.source);
+        let import = match &restore.source {
+            RestoreSource::Import { import_id } => Some(import_id.as_str()),
+            _ => None,
         };
-        if let RestoreSource::Import { import_id } = &restore.source
-            && !matches!(outcome, Err(JobError::Cancelled))
-            && !(self.cancel.load(Ordering::Relaxed) && outcome.is_err())
+        // An import is COMPLETED once its rows are loaded (CURRENT is durable), before the table
+        // turns ACTIVE: a crash in between reruns the job, which completes it again; the other
+        // order could leave an ACTIVE table whose import an open would call interrupted.
+        if let (Some(import_id), Ok(counts)) = (import, &loaded) {
+            self.finish_import(import_id, Ok(counts.clone().unwrap_or_default()));
+        }
+        let outcome = loaded.and_then(|_| self.activate(&entry).map_err(JobError::from));
+        if let (Some(import_id), Err(JobError::Failed(message))) = (import, &outcome)
+            && !self.cancel.load(Ordering::Relaxed)
         {
-            match &outcome {
-                Ok(counts) => self.finish_import(import_id, Ok(counts.clone().unwrap_or_default())),
-                Err(JobError::Failed(message)) => {
-                    self.finish_import(import_id, Err(message.clone()))
-                }
-                Err(JobError::Cancelled) => {}
-            }
+            self.finish_import(import_id, Err(message.clone()));
         }
         if self.cancel.load(Ordering::Relaxed) && outcome.is_err() {
             return Err(JobError::Cancelled);
