@@ -178,7 +178,7 @@ fn restored_definition(
 }
 
 /// The table name of an ARN `arn:…:table/<name>[/…]`.
-fn table_name_of_arn(arn: &str) -> Option<&str> {
+pub(crate) fn table_name_of_arn(arn: &str) -> Option<&str> {
     let rest = arn.split_once(":table/")?.1;
     Some(rest.split('/').next().unwrap_or(rest))
 }

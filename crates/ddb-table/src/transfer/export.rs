@@ -44,9 +44,8 @@ impl Database {
             .map_err(|e| DdbError::serialization(e.to_string()))?;
         let name = match (&input.table_name, &input.table_arn) {
             (Some(name), _) => name.clone(),
-            (None, Some(arn)) => arn
-                .split_once(":table/")
-                .map(|(_, rest)| rest.split('/').next().unwrap_or(rest).to_owned())
+            (None, Some(arn)) => crate::restore::ops::table_name_of_arn(arn)
+                .map(str::to_owned)
                 .ok_or_else(|| DdbError::validation(format!("Invalid TableArn: {arn}")))?,
             (None, None) => {
                 return Err(DdbError::validation(
