@@ -16,6 +16,9 @@ use super::job::JobError;
 use super::load::{Loader, Prepared, Preparer};
 use crate::table::Table;
 
+/// Rows as (key, item) bytes, handed from the merge to the loader.
+type KeyItems = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// A row group's rows, prepared, with their fingerprint.
 type Batch = Result<(Vec<Prepared>, Fingerprint), JobError>;
 
@@ -205,7 +208,7 @@ pub(crate) fn load_point_in_time(
         }
         record
     });
-    let (tx, rx) = sync_channel::<Vec<Row>>(2);
+    let (tx, rx) = sync_channel::<KeyItems>(2);
     let sinks = ChannelSinks {
         tx: Mutex::new(Some(tx)),
     };
@@ -230,10 +233,10 @@ pub(crate) fn load_point_in_time(
             if loaded.is_err() {
                 continue;
             }
-            for row in batch {
+            for (key, item) in batch {
                 let what = || format!("table {} at LSN {lsn}", table.name);
                 let prepared = preparer
-                    .prepare(row.key, row.item, &what)
+                    .prepare(key, item, &what)
                     .map_err(|e| JobError::Failed(e.to_string()));
                 if let Err(e) = prepared.and_then(|p| loader.push(p).map_err(JobError::from)) {
                     loaded = Err(e);
@@ -255,7 +258,7 @@ pub(crate) fn load_point_in_time(
 
 /// Sinks that hand the merge's rows to the loader thread in batches.
 struct ChannelSinks {
-    tx: Mutex<Option<SyncSender<Vec<Row>>>>,
+    tx: Mutex<Option<SyncSender<KeyItems>>>,
 }
 
 impl SinkFactory for ChannelSinks {
@@ -281,9 +284,10 @@ impl SinkFactory for ChannelSinks {
 
 const BATCH_ROWS: usize = 1024;
 
+/// Key and item bytes only: the loader derives the typed columns itself.
 struct ChannelSink {
-    tx: SyncSender<Vec<Row>>,
-    batch: Vec<Row>,
+    tx: SyncSender<KeyItems>,
+    batch: KeyItems,
     rows: u64,
 }
 
@@ -298,7 +302,7 @@ impl ChannelSink {
 
 impl RowSink for ChannelSink {
     fn push(&mut self, row: &Row) -> ddb_merge::Result<()> {
-        self.batch.push(row.clone());
+        self.batch.push((row.key.clone(), row.item.clone()));
         self.rows += 1;
         if self.batch.len() >= BATCH_ROWS {
             self.flush()?;
