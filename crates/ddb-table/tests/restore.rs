@@ -167,7 +167,10 @@ fn request_rules_and_overrides() {
         kind(restore(json!({"TargetTableName": SRC, "BackupArn": arn}))),
         ErrorKind::TableAlreadyExists
     );
-    let unknown = format!("{}0", &arn[..arn.len() - 1]);
+    // The same ARN with its last hex digit changed (to one it is not).
+    let last = if arn.ends_with('0') { '1' } else { '0' };
+    let unknown = format!("{}{last}", &arn[..arn.len() - 1]);
+    assert_ne!(unknown, arn);
     assert_eq!(
         kind(restore(
             json!({"TargetTableName": "xone", "BackupArn": unknown})
