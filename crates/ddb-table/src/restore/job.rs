@@ -126,10 +126,26 @@ impl RestoreService {
                 counts = Some(read);
                 None
             }
-            RestoreSource::Backup { dir: backup, .. } => {
+            RestoreSource::Backup {
+                dir: backup,
+                catalog_arn,
+            } => {
+                // A catalog backup is found where this database keeps it now (its root may be
+                // a relative path, opened from another directory than the request's).
+                let backup = match catalog_arn {
+                    Some(arn) => {
+                        self.backups
+                            .entry_by_arn(arn)
+                            .map_err(|e| {
+                                JobError::Failed(format!("backup {arn}: {}", e.message()))
+                            })?
+                            .dir
+                    }
+                    None => backup.clone(),
+                };
                 let manifest = load_backup(
                     &self.io,
-                    backup,
+                    &backup,
                     &preparer,
                     &mut loader,
                     self.decode_threads,
