@@ -307,6 +307,17 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Joins the worker thread in `slot` (if any), unless it is the calling thread (a worker that
+/// drops the last reference to what owns it).
+pub(crate) fn join_worker(slot: &Mutex<Option<JoinHandle<()>>>) {
+    let handle = lock(slot).take();
+    if let Some(handle) = handle
+        && handle.thread().id() != std::thread::current().id()
+    {
+        let _ = handle.join();
+    }
+}
+
 pub(crate) fn decode_item(bytes: &[u8]) -> Result<Item> {
     let text = std::str::from_utf8(bytes).map_err(|e| Error::Corrupt {
         path: PathBuf::new(),

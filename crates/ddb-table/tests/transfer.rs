@@ -169,6 +169,37 @@ fn export_then_import_equals_the_source() {
     assert!(bucket.path().join(manifest_key).exists(), "{manifest_key}");
     let listed = db.call("ListExports", &json!({})).unwrap();
     assert_eq!(listed["ExportSummaries"][0]["ExportArn"], arn.as_str());
+    // A second export (elsewhere: one prefix holding two exports is ambiguous to an import),
+    // then paging one at a time.
+    let second = db
+        .call(
+            "ExportTableToPointInTime",
+            &json!({"TableName": "src", "S3Bucket": bucket.path().to_str().unwrap(), "S3Prefix": "other"}),
+        )
+        .unwrap()["ExportDescription"]["ExportArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    db.run_restore_jobs().unwrap();
+    let first_page = db.call("ListExports", &json!({"MaxResults": 1})).unwrap();
+    assert_eq!(first_page["ExportSummaries"].as_array().unwrap().len(), 1);
+    assert_eq!(first_page["ExportSummaries"][0]["ExportArn"], arn.as_str());
+    let token = first_page["NextToken"].as_str().unwrap();
+    let second_page = db
+        .call("ListExports", &json!({"MaxResults": 1, "NextToken": token}))
+        .unwrap();
+    assert_eq!(
+        second_page["ExportSummaries"][0]["ExportArn"],
+        second.as_str()
+    );
+    assert!(second_page.get("NextToken").is_none(), "{second_page}");
+    let other_table = db
+        .call(
+            "ListExports",
+            &json!({"TableArn": "arn:aws:dynamodb:ddblocal:000000000000:table/nope"}),
+        )
+        .unwrap();
+    assert_eq!(other_table["ExportSummaries"], json!([]));
 
     // Import it, with the LSI and GSI, into a new table.
     let mut parameters = orders("copy");

@@ -372,16 +372,7 @@ impl BackupService {
             .store(true, std::sync::atomic::Ordering::Relaxed);
         lock_state(&self.state).shutdown = true;
         self.changed.notify_all();
-        let handle = self
-            .worker
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some(handle) = handle
-            && handle.thread().id() != std::thread::current().id()
-        {
-            let _ = handle.join();
-        }
+        crate::table::join_worker(&self.worker);
     }
 
     fn worker_loop(self: Arc<Self>) {

@@ -167,16 +167,7 @@ impl RestoreService {
             .store(true, std::sync::atomic::Ordering::Relaxed);
         lock_runtime(&self.state).shutdown = true;
         self.changed.notify_all();
-        let handle = self
-            .thread
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some(handle) = handle
-            && handle.thread().id() != std::thread::current().id()
-        {
-            let _ = handle.join();
-        }
+        crate::table::join_worker(&self.thread);
     }
 
     fn worker_loop(self: Arc<Self>) {

@@ -202,23 +202,14 @@ impl Database {
         let limit = crate::db::page_limit(input.max_results.map(|m| m.min(100)))?;
         let records: Vec<ExportRecord> =
             super::load_all(&**self.io(), self.root(), EXPORTS_DIR, EXPORT_FILE)?;
-        let matching: Vec<&ExportRecord> = records
+        let (page, next) = super::page(
+            &records,
+            input.table_arn.as_deref(),
+            input.next_token.as_deref(),
+            limit,
+        );
+        let page: Vec<Value> = page
             .iter()
-            .filter(|r| {
-                input.table_arn.as_deref().is_none_or(|arn| {
-                    r.description.get("TableArn").and_then(Value::as_str) == Some(arn)
-                })
-            })
-            .filter(|r| {
-                input
-                    .next_token
-                    .as_deref()
-                    .is_none_or(|t| r.id.as_str() > t)
-            })
-            .collect();
-        let page: Vec<Value> = matching
-            .iter()
-            .take(limit)
             .map(|r| {
                 json!({
                     "ExportArn": r.description.get("ExportArn"),
@@ -227,13 +218,10 @@ impl Database {
                 })
             })
             .collect();
-        let mut out = json!({ "ExportSummaries": page });
-        if matching.len() > limit
-            && let (Some(last), Some(map)) = (matching.get(limit - 1), out.as_object_mut())
-        {
-            map.insert("NextToken".to_owned(), Value::from(last.id.clone()));
-        }
-        Ok(out)
+        Ok(super::with_next_token(
+            json!({ "ExportSummaries": page }),
+            next,
+        ))
     }
 }
 

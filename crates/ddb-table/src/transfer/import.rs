@@ -218,23 +218,14 @@ impl Database {
         let limit = crate::db::page_limit(input.page_size.map(|m| m.min(25)))?;
         let records: Vec<ImportRecord> =
             super::load_all(&**self.io(), self.root(), IMPORTS_DIR, IMPORT_FILE)?;
-        let matching: Vec<&ImportRecord> = records
+        let (page, next) = super::page(
+            &records,
+            input.table_arn.as_deref(),
+            input.next_token.as_deref(),
+            limit,
+        );
+        let page: Vec<Value> = page
             .iter()
-            .filter(|r| {
-                input.table_arn.as_deref().is_none_or(|arn| {
-                    r.description.get("TableArn").and_then(Value::as_str) == Some(arn)
-                })
-            })
-            .filter(|r| {
-                input
-                    .next_token
-                    .as_deref()
-                    .is_none_or(|t| r.id.as_str() > t)
-            })
-            .collect();
-        let page: Vec<Value> = matching
-            .iter()
-            .take(limit)
             .map(|r| {
                 let d = &r.description;
                 json!({
@@ -248,13 +239,10 @@ impl Database {
                 })
             })
             .collect();
-        let mut out = json!({ "ImportSummaryList": page });
-        if matching.len() > limit
-            && let (Some(last), Some(map)) = (matching.get(limit - 1), out.as_object_mut())
-        {
-            map.insert("NextToken".to_owned(), Value::from(last.id.clone()));
-        }
-        Ok(out)
+        Ok(super::with_next_token(
+            json!({ "ImportSummaryList": page }),
+            next,
+        ))
     }
 }
 

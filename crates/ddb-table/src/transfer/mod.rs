@@ -68,6 +68,65 @@ pub struct ImportRecord {
     pub errors: Vec<String>,
 }
 
+/// A record the List operations page through: its id (the paging token) and description.
+pub(crate) trait Listed {
+    fn id(&self) -> &str;
+    fn description(&self) -> &Value;
+}
+
+impl Listed for ExportRecord {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn description(&self) -> &Value {
+        &self.description
+    }
+}
+
+impl Listed for ImportRecord {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn description(&self) -> &Value {
+        &self.description
+    }
+}
+
+/// ListExports/ListImports paging over `records` (in id order): those of `table_arn` (all when
+/// `None`) after the id `next_token`, at most `limit`, and the token of the next page if any.
+pub(crate) fn page<'a, T: Listed>(
+    records: &'a [T],
+    table_arn: Option<&str>,
+    next_token: Option<&str>,
+    limit: usize,
+) -> (Vec<&'a T>, Option<String>) {
+    let matching: Vec<&T> = records
+        .iter()
+        .filter(|r| {
+            table_arn.is_none_or(|arn| {
+                r.description().get("TableArn").and_then(Value::as_str) == Some(arn)
+            })
+        })
+        .filter(|r| next_token.is_none_or(|t| r.id() > t))
+        .collect();
+    let next = (matching.len() > limit)
+        .then(|| {
+            matching
+                .get(limit.saturating_sub(1))
+                .map(|r| r.id().to_owned())
+        })
+        .flatten();
+    (matching.into_iter().take(limit).collect(), next)
+}
+
+/// Adds `NextToken` to a List response when there is one.
+pub(crate) fn with_next_token(mut out: Value, next: Option<String>) -> Value {
+    if let (Some(token), Some(map)) = (next, out.as_object_mut()) {
+        map.insert("NextToken".to_owned(), Value::from(token));
+    }
+    out
+}
+
 pub fn is_in_progress(description: &Value, status_member: &str) -> bool {
     description.get(status_member).and_then(Value::as_str) == Some("IN_PROGRESS")
 }
