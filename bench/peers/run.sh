@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The peer comparison: DuckDB and Polars on the data of `ddb-bench e2e`, beside our numbers.
 #   bench/peers/run.sh [DIR] [peers.py options...]
+#   bench/peers/run.sh --test          (the venv, then bench/peers/test_peers.py)
 # DIR defaults to target/e2e under the repo root; a DIR given is taken relative to where you
 # are. Creates (idempotently) target/peers-venv with bench/peers/requirements.txt, reinstalling
 # only when the requirements changed since the last successful install (as scripts/pyvenv.sh
@@ -8,6 +9,24 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
+venv="$repo/target/peers-venv"
+
+make_venv() {
+    local stamp="$venv/.requirements.txt"
+    if [ -x "$venv/bin/python" ] && cmp -s "$here/requirements.txt" "$stamp"; then
+        echo "peers-venv: $venv is up to date"
+        return
+    fi
+    [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt"
+    cp "$here/requirements.txt" "$stamp"
+    echo "peers-venv: $venv ready"
+}
+
+if [ "${1:-}" = "--test" ]; then
+    make_venv
+    exec "$venv/bin/python" "$here/test_peers.py" "${@:2}"
+fi
 
 dir="$repo/target/e2e"
 if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
@@ -25,15 +44,5 @@ if [ ! -d "$dir/data/peers" ] || [ ! -f "$dir/data/workload.json" ]; then
     exit 2
 fi
 
-venv="$repo/target/peers-venv"
-stamp="$venv/.requirements.txt"
-if [ -x "$venv/bin/python" ] && cmp -s "$here/requirements.txt" "$stamp"; then
-    echo "peers-venv: $venv is up to date"
-else
-    [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt"
-    cp "$here/requirements.txt" "$stamp"
-    echo "peers-venv: $venv ready"
-fi
-
+make_venv
 exec "$venv/bin/python" "$here/peers.py" "$dir" "$@"
