@@ -6,19 +6,19 @@ stage, so that the peak RSS it reads for the child is that engine's alone).
 
 ENGINE is duckdb or polars, STAGE is backup or restore_lsi_gsi_sort. The child imports only its
 own engine, caps it at THREADS threads, times the stage from the start of reading to the last
-output file closed, and writes {"seconds", "engine_version", "outputs"} to RESULT_JSON.
-Checking the outputs is the parent's job (peers.py), with pyarrow, the same way for every engine.
-
-Set POLARS_MAX_THREADS before starting this process: Polars sizes its pool at import.
+output file closed, and writes {"seconds", "engine_version", "threads", "outputs"} to
+RESULT_JSON ("threads" as the engine reports it). Checking the outputs is the parent's job
+(peers.py), with pyarrow, the same way for every engine.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 THREADS = 2  # the benchmark machine has 2 cores
 ZSTD_LEVEL = 3  # what our backups use
@@ -55,6 +55,9 @@ def duckdb_connect(paths: Paths):  # -> duckdb.DuckDBPyConnection
 
     con = duckdb.connect()  # in memory; spills to temp_directory past memory_limit
     con.execute(f"SET threads = {THREADS}")
+    row = con.execute("SELECT current_setting('threads')").fetchone()
+    if row is None or int(row[0]) != THREADS:
+        raise RuntimeError(f"DuckDB runs {row} threads, not {THREADS}")
     con.execute(f"SET temp_directory = {sql_string(paths.out / 'duckdb.tmp')}")
     return con
 
@@ -123,10 +126,10 @@ def duckdb_restore(paths: Paths, cut_seq: int) -> tuple[float, list[str]]:
     return seconds, list(RESTORE_OUTPUTS)
 
 
-def duckdb_version() -> str:
+def duckdb_version() -> tuple[str, int]:
     import duckdb
 
-    return duckdb.__version__
+    return duckdb.__version__, THREADS  # duckdb_connect checks that the setting took
 
 
 # ---------------------------------------------------------------------------------- Polars
@@ -142,9 +145,7 @@ def polars_backup(paths: Paths, cut_seq: int) -> tuple[float, list[str]]:
     start = time.perf_counter()
     # The log is in seq order (peers.py checks it), so keep="last" keeps the last mutation.
     last = (
-        pl.scan_parquet(paths.log)
-        .filter(pl.col("seq") <= cut_seq)
-        .unique(subset=["pk", "sk"], keep="last")
+        pl.scan_parquet(paths.log).filter(pl.col("seq") <= cut_seq).unique(subset=["pk", "sk"], keep="last")
     )
     kept = pl.scan_parquet(paths.snapshot).join(last.select("pk", "sk"), on=["pk", "sk"], how="anti")
     puts = last.filter(pl.col("op") == "PUT").select("pk", "sk", "item")
@@ -184,10 +185,10 @@ def polars_restore(paths: Paths, cut_seq: int) -> tuple[float, list[str]]:
     return time.perf_counter() - start, list(RESTORE_OUTPUTS)
 
 
-def polars_version() -> str:
-    import polars as pl
+def polars_version() -> tuple[str, int]:
+    import polars as pl  # sizes its thread pool from POLARS_MAX_THREADS, set by main
 
-    return pl.__version__
+    return pl.__version__, pl.thread_pool_size()
 
 
 # ---------------------------------------------------------------------------------- main
@@ -199,7 +200,7 @@ RUNNERS: dict[tuple[str, str], Stage] = {
     ("polars", "backup"): polars_backup,
     ("polars", "restore_lsi_gsi_sort"): polars_restore,
 }
-VERSIONS: dict[str, Callable[[], str]] = {"duckdb": duckdb_version, "polars": polars_version}
+VERSIONS: dict[str, Callable[[], tuple[str, int]]] = {"duckdb": duckdb_version, "polars": polars_version}
 
 
 def main(argv: list[str]) -> int:
@@ -209,9 +210,12 @@ def main(argv: list[str]) -> int:
     engine, stage, root, cut_seq, result = argv[0], argv[1], Path(argv[2]), int(argv[3]), Path(argv[4])
     paths = Paths(root, engine)
     paths.out.mkdir(parents=True, exist_ok=True)
-    version = VERSIONS[engine]()  # imports the engine before the clock starts
+    os.environ["POLARS_MAX_THREADS"] = str(THREADS)  # before polars is imported
+    version, threads = VERSIONS[engine]()  # imports the engine before the clock starts
     seconds, outputs = RUNNERS[(engine, stage)](paths, cut_seq)
-    result.write_text(json.dumps({"seconds": seconds, "engine_version": version, "outputs": outputs}))
+    result.write_text(
+        json.dumps({"seconds": seconds, "engine_version": version, "threads": threads, "outputs": outputs})
+    )
     return 0
 
 

@@ -145,12 +145,12 @@ def generate(items: int, mutations: int, cut_fraction: float, seed: int) -> Samp
                 key = (f"user#{rng.randrange(users):09d}", f"order#{next_order:013d}")
                 next_order += 1
             op = "PUT"
+        item: str | None = None
         if op == "PUT":
-            item: str | None = order_item(rng, key[0], key[1], merchants)
+            item = order_item(rng, key[0], key[1], merchants)
             table[key] = item
             live.add(key)
         else:
-            item = None
             del table[key]
             live.remove(key)
             deleted.append(key)
@@ -175,7 +175,7 @@ def generate(items: int, mutations: int, cut_fraction: float, seed: int) -> Samp
 def write(sample: Sample, out: Path) -> None:
     peers = out / "data" / "peers"
     peers.mkdir(parents=True, exist_ok=True)
-    pk, sk, item = zip(*sample.snapshot) if sample.snapshot else ((), (), ())
+    pk, sk, item = zip(*sample.snapshot, strict=True) if sample.snapshot else ((), (), ())
     pq.write_table(
         pa.table(
             {"pk": pa.array(pk, pa.utf8()), "sk": pa.array(sk, pa.utf8()), "item": pa.array(item, pa.utf8())}
@@ -183,7 +183,7 @@ def write(sample: Sample, out: Path) -> None:
         peers / "snapshot.parquet",
         compression="zstd",
     )
-    columns = list(zip(*sample.log)) if sample.log else [(), (), (), (), ()]
+    columns = list(zip(*sample.log, strict=True)) if sample.log else [(), (), (), (), ()]
     pq.write_table(
         pa.table(
             {
@@ -201,7 +201,9 @@ def write(sample: Sample, out: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("dir", type=Path)
     parser.add_argument("--items", type=int, default=5000, help="snapshot rows (default 5000)")
     parser.add_argument("--mutations", type=int, help="log records (default items / 4)")

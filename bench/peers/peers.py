@@ -43,6 +43,10 @@ class CheckFailed(Exception):
     """An output does not match the workload: a bug in someone's merge."""
 
 
+class RunFailed(Exception):
+    """A child did not finish (a crash, an engine error, out of memory)."""
+
+
 # ---------------------------------------------------------------------------------- inputs
 
 
@@ -57,7 +61,10 @@ def load_workload(root: Path) -> dict[str, Any]:
 def check_inputs(root: Path) -> None:
     """The inputs' columns, and the log's seq order (the Polars merge's keep="last" relies on it)."""
     paths = engines.Paths(root, "-")
-    for path, want in ((paths.snapshot, ["pk", "sk", "item"]), (paths.log, ["seq", "pk", "sk", "op", "item"])):
+    for path, want in (
+        (paths.snapshot, ["pk", "sk", "item"]),
+        (paths.log, ["seq", "pk", "sk", "op", "item"]),
+    ):
         names = pq.read_schema(path).names
         if any(c not in names for c in want):
             raise CheckFailed(f"{path}: columns {names}, expected {want}")
@@ -127,7 +134,7 @@ def check_outputs(out: Path, engine: str, stage: str, workload: dict[str, Any]) 
 
 def run_child(engine: str, stage: str, root: Path, cut_seq: int) -> tuple[dict[str, Any], float]:
     """Runs engines.py ENGINE STAGE in its own process; returns its result and its peak RSS (MiB)."""
-    env = dict(os.environ, POLARS_MAX_THREADS=str(engines.THREADS))
+    env = dict(os.environ, POLARS_MAX_THREADS=str(engines.THREADS))  # engines.py sets it too
     with tempfile.TemporaryDirectory(prefix="peers-") as tmp:
         result = Path(tmp) / "result.json"
         argv = [sys.executable, str(HERE / "engines.py"), engine, stage, str(root), str(cut_seq), str(result)]
@@ -136,7 +143,7 @@ def run_child(engine: str, stage: str, root: Path, cut_seq: int) -> tuple[dict[s
         _, status, usage = os.wait4(child.pid, 0)
         child.returncode = os.waitstatus_to_exitcode(status)
         if child.returncode != 0:
-            raise CheckFailed(f"{engine} {stage}: the child exited with {child.returncode}")
+            raise RunFailed(f"{engine} {stage}: the child exited with {child.returncode}")
         return json.loads(result.read_text()), usage.ru_maxrss / 1024
 
 
@@ -155,7 +162,7 @@ def run_engine(engine: str, root: Path, workload: dict[str, Any]) -> list[dict[s
             "engine": engine,
             "engine_version": result["engine_version"],
             "stage": stage,
-            "threads": engines.THREADS,
+            "threads": result["threads"],
             "seconds": seconds,
             "mb_per_s": workload["item_bytes_at_cut"] / seconds / 1e6,
             "rows_per_s": workload["rows_at_cut"] / seconds,
@@ -222,7 +229,9 @@ def label(run: dict[str, Any]) -> str:
 
 def print_stage(title: str, ours: list[dict[str, Any]], peers: list[dict[str, Any]]) -> None:
     print(f"\n{title}")
-    header = f"  {'engine':<36} {'seconds':>8} {'MB/s':>8} {'rows/s':>10} {'peak RSS MB':>12} {'output MB':>10}"
+    header = (
+        f"  {'engine':<36} {'seconds':>8} {'MB/s':>8} {'rows/s':>10} {'peak RSS MB':>12} {'output MB':>10}"
+    )
     print(header)
     for run in ours + peers:
         output = run.get("output_bytes")
@@ -246,8 +255,8 @@ def print_stage(title: str, ours: list[dict[str, Any]], peers: list[dict[str, An
 def print_tables(report: dict[str, Any] | None, runs: list[dict[str, Any]], workload: dict[str, Any]) -> None:
     ddb = [r for r in (report or {}).get("runs", []) if r.get("engine") == "ddb"]
     print(
-        f"\n{workload['rows_at_cut']:,} rows, {workload['item_bytes_at_cut'] / 1e6:.1f} MB of items at the cut; "
-        f"MB/s = item_bytes_at_cut / seconds / 1e6; peers on {engines.THREADS} threads "
+        f"\n{workload['rows_at_cut']:,} rows, {workload['item_bytes_at_cut'] / 1e6:.1f} MB of items "
+        f"at the cut; MB/s = item_bytes_at_cut / seconds / 1e6; peers on {engines.THREADS} threads "
         f"(the machine has {os.cpu_count()} cores); peak RSS in MiB"
     )
     if report is None:
@@ -276,8 +285,22 @@ def plot(root: Path) -> None:
         print("\nplot: no report.json to plot against; skipped")
         return
     svg = root / "throughput-vs-peers.svg"
-    argv = ["cargo", "run", "--release", "-q", "-p", "ddb-bench", "--", "plot",
-            "--report", str(root / "report.json"), "--peers", str(root / "peers.json"), "--out", str(svg)]
+    argv = [
+        "cargo",
+        "run",
+        "--release",
+        "-q",
+        "-p",
+        "ddb-bench",
+        "--",
+        "plot",
+        "--report",
+        str(root / "report.json"),
+        "--peers",
+        str(root / "peers.json"),
+        "--out",
+        str(svg),
+    ]
     print(f"\nplot: {' '.join(argv)}", flush=True)
     try:
         done = subprocess.run(argv, cwd=REPO, check=False)
@@ -287,12 +310,16 @@ def plot(root: Path) -> None:
     if done.returncode == 0 and svg.exists():
         print(f"plot: wrote {svg}")
     else:
-        print(f"plot: failed (exit {done.returncode}; does this branch's ddb-bench have `plot`?); "
-              "peers.json and the table above stand")
+        print(
+            f"plot: failed (exit {done.returncode}; does this branch's ddb-bench have `plot`?); "
+            "peers.json and the table above stand"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("dir", nargs="?", type=Path, default=REPO / "target" / "e2e")
     parser.add_argument("--engines", default=",".join(engines.ENGINES), help="comma-separated (default: all)")
     parser.add_argument("--no-plot", action="store_true", help="do not run `ddb-bench plot`")
@@ -304,8 +331,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown engine(s) {', '.join(unknown)}; known: {', '.join(engines.ENGINES)}")
 
     if not (root / "data" / "peers").is_dir() or not (root / "data" / "workload.json").is_file():
-        print(f"peers: {root}/data/peers or {root}/data/workload.json is missing; write them first with\n"
-              f"  {E2E_COMMAND.format(dir=args.dir)}", file=sys.stderr)
+        print(
+            f"peers: {root}/data/peers or {root}/data/workload.json is missing; write them first with\n"
+            f"  {E2E_COMMAND.format(dir=args.dir)}",
+            file=sys.stderr,
+        )
         return 2
     try:
         workload = load_workload(root)
@@ -317,6 +347,9 @@ def main(argv: list[str] | None = None) -> int:
     except CheckFailed as error:
         print(f"peers: CHECK FAILED: {error}", file=sys.stderr)
         return 1
+    except RunFailed as error:
+        print(f"peers: FAILED: {error}", file=sys.stderr)
+        return 1
 
     report_path = root / "report.json"
     report = json.loads(report_path.read_text()) if report_path.exists() else None
@@ -324,8 +357,11 @@ def main(argv: list[str] | None = None) -> int:
         theirs = report.get("workload", {})
         differ = [k for k in WORKLOAD_KEYS if k in theirs and theirs[k] != workload[k]]
         if differ:
-            print(f"peers: WARNING: report.json's workload differs from data/workload.json in "
-                  f"{', '.join(differ)}: the two were not measured on the same data", file=sys.stderr)
+            print(
+                f"peers: WARNING: report.json's workload differs from data/workload.json in "
+                f"{', '.join(differ)}: the two were not measured on the same data",
+                file=sys.stderr,
+            )
 
     peers = {
         "harness": "bench/peers",

@@ -29,7 +29,9 @@ try:
 except ImportError:
     if __name__ == "__main__" and VENV_PYTHON.exists() and Path(sys.executable) != VENV_PYTHON:
         os.execv(VENV_PYTHON, [str(VENV_PYTHON), __file__, *sys.argv[1:]])
-    raise unittest.SkipTest("pyarrow is not installed: run bench/peers/run.sh once to make target/peers-venv")
+    raise unittest.SkipTest(
+        "pyarrow is not installed: bench/peers/run.sh --test makes target/peers-venv"
+    ) from None
 
 sys.path.insert(0, str(HERE))
 import engines  # noqa: E402
@@ -41,7 +43,7 @@ Row = tuple[Any, ...]
 
 def rows(path: Path) -> list[Row]:
     table = pq.read_table(path)
-    return list(zip(*(table.column(name).to_pylist() for name in table.column_names)))
+    return list(zip(*(table.column(name).to_pylist() for name in table.column_names), strict=True))
 
 
 def reference(root: Path, cut_seq: int) -> list[tuple[str, str, str]]:
@@ -70,17 +72,34 @@ FAKE_REPORT = {
     "harness": "ddb-bench e2e",
     "version": 1,
     "runs": [
-        {"engine": "ddb", "stage": "backup", "backend": "io_uring", "seconds": 0.05, "mb_per_s": 50.0,
-         "rows_per_s": 100000.0, "peak_rss_mb": 80.0, "output_bytes": 300000},
-        {"engine": "ddb", "stage": "restore_active", "backend": "std", "seconds": 0.1, "mb_per_s": 25.0,
-         "rows_per_s": 50000.0, "peak_rss_mb": 90.0},
+        {
+            "engine": "ddb",
+            "stage": "backup",
+            "backend": "io_uring",
+            "seconds": 0.05,
+            "mb_per_s": 50.0,
+            "rows_per_s": 100000.0,
+            "peak_rss_mb": 80.0,
+            "output_bytes": 300000,
+        },
+        {
+            "engine": "ddb",
+            "stage": "restore_active",
+            "backend": "std",
+            "seconds": 0.1,
+            "mb_per_s": 25.0,
+            "rows_per_s": 50000.0,
+            "peak_rss_mb": 90.0,
+        },
         {"engine": "ddb", "stage": "restore_gsi_active", "backend": "std", "seconds": 0.3, "mb_per_s": 8.0},
     ],
 }
 
 
 class PeersOnASample(unittest.TestCase):
+    tmp: tempfile.TemporaryDirectory[str]
     root: Path
+    log: list[tuple[int, str, str, str, str | None]]
     workload: dict[str, Any]
     peers_run: subprocess.CompletedProcess[str]
     expected: list[tuple[str, str, str]]
@@ -114,8 +133,11 @@ class PeersOnASample(unittest.TestCase):
         keys = [(pk, sk) for pk, sk, _ in before]
         self.assertLess(len(set(keys)), len(keys), "no key is mutated twice before the cut")
         deleted_then_put = {
-            k for i, (pk, sk, op) in enumerate(before) if op == "DELETE"
-            for k in [(pk, sk)] if any((p, s, o) == (pk, sk, "PUT") for p, s, o in before[i + 1:])
+            k
+            for i, (pk, sk, op) in enumerate(before)
+            if op == "DELETE"
+            for k in [(pk, sk)]
+            if any((p, s, o) == (pk, sk, "PUT") for p, s, o in before[i + 1 :])
         }
         self.assertTrue(deleted_then_put, "no key is deleted and put again before the cut")
         self.assertTrue(after & set(keys), "no key mutated before the cut is mutated after it")
@@ -123,7 +145,9 @@ class PeersOnASample(unittest.TestCase):
 
     def test_workload_agrees_with_the_reference_merge(self) -> None:
         self.assertEqual(len(self.expected), self.workload["rows_at_cut"])
-        self.assertEqual(sum(len(item.encode()) for _, _, item in self.expected), self.workload["item_bytes_at_cut"])
+        self.assertEqual(
+            sum(len(item.encode()) for _, _, item in self.expected), self.workload["item_bytes_at_cut"]
+        )
         self.assertTrue(any(len(item.encode()) != len(item) for _, _, item in self.expected), "all ASCII")
 
     def test_backups_equal_the_reference(self) -> None:
@@ -191,10 +215,13 @@ class PeersOnASample(unittest.TestCase):
         for run in runs:
             with self.subTest(engine=run["engine"], stage=run["stage"]):
                 self.assertEqual(run["engine_version"], versions[run["engine"]])
+                self.assertEqual(run["threads"], engines.THREADS)
                 for key in ("seconds", "mb_per_s", "rows_per_s", "peak_rss_mb"):
                     self.assertIsInstance(run[key], float)
                     self.assertGreater(run[key], 0)
-                self.assertAlmostEqual(run["mb_per_s"], self.workload["item_bytes_at_cut"] / run["seconds"] / 1e6)
+                self.assertAlmostEqual(
+                    run["mb_per_s"], self.workload["item_bytes_at_cut"] / run["seconds"] / 1e6
+                )
                 self.assertIsInstance(run["output_bytes"], int)
                 self.assertEqual(run["output_bytes"], sum(run["outputs"].values()))
                 self.assertGreater(run["peak_rss_mb"], 20, "a Python with its engine loaded")
