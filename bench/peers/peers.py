@@ -51,7 +51,11 @@ class RunFailed(Exception):
 
 
 def load_workload(root: Path) -> dict[str, Any]:
-    workload = json.loads((root / "data" / "workload.json").read_text())
+    path = root / "data" / "workload.json"
+    try:
+        workload = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise CheckFailed(f"{path}: not JSON ({error})") from None
     missing = [k for k in WORKLOAD_KEYS if k not in workload]
     if missing:
         raise CheckFailed(f"{root}/data/workload.json lacks {', '.join(missing)}")
@@ -330,9 +334,11 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown engine(s) {', '.join(unknown)}; known: {', '.join(engines.ENGINES)}")
 
-    if not (root / "data" / "peers").is_dir() or not (root / "data" / "workload.json").is_file():
+    inputs = engines.Paths(root, "-")
+    missing = [p for p in (inputs.snapshot, inputs.log, root / "data" / "workload.json") if not p.is_file()]
+    if missing:
         print(
-            f"peers: {root}/data/peers or {root}/data/workload.json is missing; write them first with\n"
+            f"peers: {', '.join(map(str, missing))} missing; write the inputs first with\n"
             f"  {E2E_COMMAND.format(dir=args.dir)}",
             file=sys.stderr,
         )
