@@ -28,14 +28,9 @@ use clap::{Parser, Subcommand};
     about = "DynamoDB-style tables with instant backups and verifiable restores"
 )]
 struct Cli {
-    /// The database directory.
-    #[arg(
-        long,
-        global = true,
-        env = "DDBFMT_DATA_DIR",
-        default_value = "./ddb-data"
-    )]
-    data_dir: std::path::PathBuf,
+    /// The database directory [default: ./ddb-data; for `demo`: a fresh temporary directory].
+    #[arg(long, global = true, env = "DDBFMT_DATA_DIR")]
+    data_dir: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -106,6 +101,10 @@ enum Level {
 /// Exit code of a format tool that could not do its job (unreadable path, unknown kind).
 const EXIT_TOOL_ERROR: u8 = 2;
 
+/// Where the AWS-shaped commands find the database when neither `--data-dir` nor
+/// `DDBFMT_DATA_DIR` names one.
+const DEFAULT_DATA_DIR: &str = "./ddb-data";
+
 /// Runs `ddbfmt` with `args` (the first is the program name), writing results to `stdout` and
 /// diagnostics to `stderr`.
 pub fn run(
@@ -132,8 +131,12 @@ pub fn run(
             return ExitCode::from(code);
         }
     };
+    let data_dir = cli
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| std::path::PathBuf::from(DEFAULT_DATA_DIR));
     match cli.command {
-        Command::Demo(args) => match demo::run(&args, stdout) {
+        Command::Demo(args) => match demo::run(&args, cli.data_dir.as_deref(), stdout) {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
                 let _ = writeln!(stderr, "ddbfmt: {err}");
@@ -159,14 +162,14 @@ pub fn run(
                 .and_then(|io| files::verify(&io, &args.path, level, args.json, stdout));
             tool_exit(result, stderr)
         }
-        Command::Aws(command) => ExitCode::from(aws::run(&cli.data_dir, &command, stdout, stderr)),
-        Command::Load(args) => ExitCode::from(aws::run_load(&cli.data_dir, &args, stdout, stderr)),
+        Command::Aws(command) => ExitCode::from(aws::run(&data_dir, &command, stdout, stderr)),
+        Command::Load(args) => ExitCode::from(aws::run_load(&data_dir, &args, stdout, stderr)),
         Command::Checkpoint(args) => {
-            ExitCode::from(aws::run_checkpoint(&cli.data_dir, &args, stdout, stderr))
+            ExitCode::from(aws::run_checkpoint(&data_dir, &args, stdout, stderr))
         }
         Command::Audit(args) => {
             let result =
-                io_for_tools().and_then(|io| audit::run(&io, &cli.data_dir, &args, stdout, stderr));
+                io_for_tools().and_then(|io| audit::run(&io, &data_dir, &args, stdout, stderr));
             tool_exit(result, stderr)
         }
     }

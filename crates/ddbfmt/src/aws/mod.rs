@@ -265,7 +265,7 @@ pub fn run_load(
 
 /// A bar over the input's bytes (a spinner for standard input), drawn only when stderr is a
 /// terminal: progress never goes to stdout, and pipes and logs get none.
-fn progress_bar(length_bytes: Option<u64>) -> indicatif::ProgressBar {
+pub(crate) fn progress_bar(length_bytes: Option<u64>) -> indicatif::ProgressBar {
     if !std::io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();
     }
@@ -286,7 +286,7 @@ fn progress_bar(length_bytes: Option<u64>) -> indicatif::ProgressBar {
 }
 
 /// A spinner with the elapsed time and `message`, drawn only when stderr is a terminal.
-fn spinner(message: String) -> indicatif::ProgressBar {
+pub(crate) fn spinner(message: String) -> indicatif::ProgressBar {
     if !std::io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();
     }
