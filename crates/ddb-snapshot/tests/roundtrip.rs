@@ -202,3 +202,118 @@ fn manifest_and_entries_serialize_as_the_manifest_json() {
         .collect();
     assert_eq!(entry["first_key"], hex.as_str());
 }
+
+/// The reference: decode the whole item, then take the attributes.
+fn attrs_by_whole_item(
+    json: &str,
+    names: &[(String, ddb_model::ScalarAttributeType)],
+) -> Vec<Option<Vec<u8>>> {
+    let item = ddb_model::parse_item(json).unwrap();
+    names
+        .iter()
+        .map(|(name, wanted)| {
+            let value = ddb_model::KeyValue::from_attribute(item.get(name)?)?;
+            (value.attribute_type() == *wanted).then(|| {
+                let mut out = Vec::new();
+                value.encode(&mut out);
+                out
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn attrs_from_item_decodes_only_the_named_attributes_and_agrees_with_whole_item_decoding() {
+    use ddb_model::ScalarAttributeType::{B, N, S};
+    let names: Vec<(String, ddb_model::ScalarAttributeType)> = [
+        ("pk", S),
+        ("n", N),
+        ("a\"b", S),
+        ("ü", B),
+        ("nested", S),
+        ("late", N),
+    ]
+    .iter()
+    .map(|(n, t)| ((*n).to_owned(), *t))
+    .collect();
+    let items = [
+        r#"{"pk":{"S":"x"}}"#,
+        // Escaped names, a name that appears only inside a nested map, a number to normalise.
+        r#"{"a\"b":{"S":"q\u00e9"},"m":{"M":{"pk":{"S":"inner"},"n":{"N":"1"}}},"n":{"N":"-0012.500"},"pk":{"S":"top"}}"#,
+        // Wrong types: the attribute is then in no index keyed on it.
+        r#"{"n":{"S":"5"},"nested":{"L":[{"S":"x"}]},"pk":{"N":"5"},"ü":{"B":"AAE="}}"#,
+        r#"{"late":{"N":"1E+3"},"lists":{"L":[{"M":{"late":{"N":"2"}}},{"NULL":true}]},"pk":{"S":""},"ss":{"SS":["a","b"]}}"#,
+    ];
+    for json in items {
+        assert_eq!(
+            ddb_snapshot::attrs_from_item(json.as_bytes(), &names).unwrap(),
+            attrs_by_whole_item(json, &names),
+            "{json}"
+        );
+    }
+    // The movie data set: real nesting, escapes and numbers.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/moviedata.json");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let movies: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let movie_names: Vec<(String, ddb_model::ScalarAttributeType)> =
+            vec![("year".into(), N), ("title".into(), S), ("info".into(), S)];
+        let mut checked = 0;
+        for movie in movies.as_array().unwrap() {
+            let Some(item) = plain_to_item(movie) else {
+                continue;
+            };
+            let json = item.to_canonical_json();
+            assert_eq!(
+                ddb_snapshot::attrs_from_item(json.as_bytes(), &movie_names).unwrap(),
+                attrs_by_whole_item(&json, &movie_names)
+            );
+            checked += 1;
+        }
+        assert!(checked > 4000, "{checked}");
+    } else {
+        eprintln!("SKIPPED the movie half: {} is not there", path.display());
+    }
+    // Bad input is an error, not a guess.
+    for bad in [
+        &b"{\"pk\":{\"S\":\"x\"}"[..],
+        b"[1]",
+        b"{\"pk\":{\"Q\":\"x\"}}",
+        b"\xff",
+    ] {
+        assert!(
+            ddb_snapshot::attrs_from_item(bad, &names).is_err(),
+            "{bad:?}"
+        );
+    }
+}
+
+/// A movie (plain JSON) as an item: strings, numbers, lists and maps.
+fn plain_to_item(movie: &serde_json::Value) -> Option<ddb_model::Item> {
+    fn value(v: &serde_json::Value) -> Option<serde_json::Value> {
+        Some(match v {
+            serde_json::Value::String(s) => serde_json::json!({ "S": s }),
+            serde_json::Value::Number(n) => serde_json::json!({ "N": n.to_string() }),
+            serde_json::Value::Bool(b) => serde_json::json!({ "BOOL": b }),
+            serde_json::Value::Array(a) => {
+                serde_json::json!({ "L": a.iter().map(value).collect::<Option<Vec<_>>>()? })
+            }
+            serde_json::Value::Object(m) => {
+                let mut out = serde_json::Map::new();
+                for (k, v) in m {
+                    out.insert(k.clone(), value(v)?);
+                }
+                serde_json::json!({ "M": out })
+            }
+            serde_json::Value::Null => serde_json::json!({ "NULL": true }),
+        })
+    }
+    let serde_json::Value::Object(fields) = movie else {
+        return None;
+    };
+    let mut item = serde_json::Map::new();
+    for (k, v) in fields {
+        item.insert(k.clone(), value(v)?);
+    }
+    ddb_model::parse_item(&serde_json::Value::Object(item).to_string()).ok()
+}

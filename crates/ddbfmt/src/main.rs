@@ -2,6 +2,10 @@
 
 use std::process::ExitCode;
 
+/// mimalloc: see the workspace Cargo.toml for why the binaries choose it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // stderr is not locked for the whole run: the database's background threads report on it
     // too (a failed restore, say), and a database closing joins them, so holding its lock
