@@ -24,6 +24,7 @@ use ddb_snapshot::{SnapshotManifest, SnapshotWriter, WriterOptions};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::mix::{Book, Entry, Op, Planner, Rng};
 use super::peers::{LogParquet, LogRow, SnapshotParquet};
 use super::source::TABLE_ID;
 use super::{Result, f64_of};
@@ -116,175 +117,6 @@ fn whole(x: f64, what: &str) -> Result<u64> {
     // In range (checked above) and integral: the cast is exact.
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     Ok(x as u64)
-}
-
-/// splitmix64: small, seeded, deterministic.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut x = self.0;
-        x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        x ^ (x >> 31)
-    }
-
-    /// Uniform enough in `0..n` (`n` ≥ 1).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n.max(1)
-    }
-}
-
-/// A log mutation's kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
-    Update,
-    Insert,
-    Delete,
-}
-
-/// Draws the log's mutations: which kind, on which key, knowing which keys exist.
-#[derive(Debug, Clone)]
-pub struct Planner {
-    exists: Vec<bool>,
-    live: u64,
-    rng: Rng,
-}
-
-impl Planner {
-    /// Keys `0..items` exist (the snapshot).
-    pub fn new(items: u64, seed: u64) -> Result<Self> {
-        Ok(Self {
-            exists: vec![true; usize::try_from(items)?],
-            live: items,
-            rng: Rng::new(seed),
-        })
-    }
-
-    /// The next mutation: 70 % update, 20 % insert, 10 % delete (an insert when no key is
-    /// left to update or delete).
-    pub fn next_mutation(&mut self) -> (Op, u64) {
-        let roll = self.rng.below(100);
-        let op = match roll {
-            _ if self.live == 0 => Op::Insert,
-            0..70 => Op::Update,
-            70..90 => Op::Insert,
-            _ => Op::Delete,
-        };
-        let key = match op {
-            Op::Insert => {
-                self.exists.push(true);
-                self.live += 1;
-                self.exists.len() as u64 - 1
-            }
-            Op::Update | Op::Delete => self.pick_existing(),
-        };
-        if op == Op::Delete
-            && let Some(slot) = usize::try_from(key)
-                .ok()
-                .and_then(|k| self.exists.get_mut(k))
-        {
-            *slot = false;
-            self.live -= 1;
-        }
-        (op, key)
-    }
-
-    /// A uniformly drawn existing key (`live` ≥ 1): a few random tries, then the first existing
-    /// key after a random start.
-    fn pick_existing(&mut self) -> u64 {
-        let keys = self.exists.len() as u64;
-        for _ in 0..64 {
-            let key = self.rng.below(keys);
-            if self.exists(key) {
-                return key;
-            }
-        }
-        let start = self.rng.below(keys);
-        (0..keys)
-            .map(|step| (start + step) % keys)
-            .find(|&key| self.exists(key))
-            .unwrap_or(start)
-    }
-
-    pub fn exists(&self, key: u64) -> bool {
-        usize::try_from(key)
-            .ok()
-            .and_then(|k| self.exists.get(k))
-            .copied()
-            .unwrap_or(false)
-    }
-}
-
-/// What one live key contributes to the table.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Entry {
-    /// Canonical JSON bytes; 0: the key does not exist.
-    pub json_bytes: u32,
-    pub size_bytes: u32,
-    pub merchant: bool,
-}
-
-/// The table's contents as counts, per key and in total.
-#[derive(Debug, Clone, Default)]
-pub struct Book {
-    entries: Vec<Entry>,
-    pub totals: Totals,
-}
-
-/// Totals of the live keys.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Totals {
-    pub rows: u64,
-    pub item_bytes: u64,
-    pub size_bytes: u64,
-    pub merchants: u64,
-}
-
-impl Book {
-    fn slot(&mut self, key: u64) -> Result<&mut Entry> {
-        let index = usize::try_from(key)?;
-        if index >= self.entries.len() {
-            self.entries.resize(index + 1, Entry::default());
-        }
-        self.entries
-            .get_mut(index)
-            .ok_or_else(|| format!("key {key}: no slot").into())
-    }
-
-    /// Key `key` now holds an item described by `entry` (a put: insert or replace).
-    pub fn put(&mut self, key: u64, entry: Entry) -> Result<()> {
-        let slot = self.slot(key)?;
-        let old = std::mem::replace(slot, entry);
-        let t = &mut self.totals;
-        if old.json_bytes == 0 {
-            t.rows += 1;
-        }
-        t.item_bytes = t.item_bytes + u64::from(entry.json_bytes) - u64::from(old.json_bytes);
-        t.size_bytes = t.size_bytes + u64::from(entry.size_bytes) - u64::from(old.size_bytes);
-        t.merchants = t.merchants + u64::from(entry.merchant) - u64::from(old.merchant);
-        Ok(())
-    }
-
-    /// Key `key` is deleted (it must exist).
-    pub fn delete(&mut self, key: u64) -> Result<()> {
-        let old = std::mem::take(self.slot(key)?);
-        if old.json_bytes == 0 {
-            return Err(format!("the log deletes key {key}, which does not exist").into());
-        }
-        let t = &mut self.totals;
-        t.rows -= 1;
-        t.item_bytes -= u64::from(old.json_bytes);
-        t.size_bytes -= u64::from(old.size_bytes);
-        t.merchants -= u64::from(old.merchant);
-        Ok(())
-    }
 }
 
 /// `pk` of order `key`.
@@ -534,4 +366,173 @@ pub fn load(data: &Path) -> Result<Workload> {
     let path = data.join(WORKLOAD_FILE);
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use std::collections::BTreeMap;
+
+    use arrow_array::{Array, Int64Array, StringArray};
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    use super::*;
+
+    #[test]
+    fn counts_round_and_floor_as_specified() {
+        let params = |items, log_fraction, cut_fraction| Params {
+            items,
+            log_fraction,
+            cut_fraction,
+            seed: 1,
+        };
+        assert_eq!(params(2000, 0.25, 0.9).mutations().unwrap(), 500);
+        assert_eq!(params(2000, 0.25, 0.9).cut_seq().unwrap(), 450);
+        assert_eq!(params(3, 0.5, 1.0).mutations().unwrap(), 2, "round(1.5)");
+        assert_eq!(params(3, 0.5, 1.0).cut_seq().unwrap(), 2);
+        assert_eq!(params(7, 1.0, 0.5).cut_seq().unwrap(), 3, "floor(3.5)");
+        assert!(params(10, -1.0, 0.5).mutations().is_err());
+        assert!(params(10, 0.5, 1.5).cut_seq().is_err());
+    }
+
+    #[test]
+    fn the_delete_key_encoding_is_the_table_key() {
+        let schema = crate::e2e::source::schema().unwrap();
+        for i in [0u64, 7, 123_456] {
+            let row = prepare(&order_json(i, 10), &schema).unwrap();
+            assert_eq!(encoded_key(&pk(i, 10), &sk(i)), row.key);
+        }
+    }
+
+    fn strings(batch: &arrow_array::RecordBatch, name: &str) -> Vec<Option<String>> {
+        let column = batch.column_by_name(name).unwrap();
+        let strings = column.as_any().downcast_ref::<StringArray>().unwrap();
+        (0..strings.len())
+            .map(|i| strings.is_valid(i).then(|| strings.value(i).to_owned()))
+            .collect()
+    }
+
+    fn batches(path: &Path) -> Vec<arrow_array::RecordBatch> {
+        let file = std::fs::File::open(path).unwrap();
+        ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap()
+            .map(std::result::Result::unwrap)
+            .collect()
+    }
+
+    /// The workload's counts at the cut, recomputed from the peers' Parquet files by replaying
+    /// the log onto the snapshot in a map: the generator's bookkeeping and the files agree.
+    #[test]
+    fn rows_and_bytes_at_the_cut_match_a_replay_of_the_written_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let params = Params {
+            items: 400,
+            log_fraction: 0.75,
+            cut_fraction: 0.6,
+            seed: 9,
+        };
+        let workload = generate(dir.path(), &params).unwrap();
+        assert_eq!(workload.mutations, 300);
+        assert_eq!(workload.cut_seq, 180);
+        assert_eq!(workload.cut_lsn, SNAPSHOT_LSN + 180);
+        assert_eq!(
+            workload.updates + workload.inserts + workload.deletes,
+            workload.mutations
+        );
+        assert_eq!(load(dir.path()).unwrap(), workload);
+
+        let peers = dir.path().join(PEERS_DIR);
+        let mut table: BTreeMap<(String, String), String> = BTreeMap::new();
+        let mut previous: Option<(String, String)> = None;
+        for batch in batches(&peers.join(crate::e2e::peers::SNAPSHOT_FILE)) {
+            let (pks, sks, items) = (
+                strings(&batch, "pk"),
+                strings(&batch, "sk"),
+                strings(&batch, "item"),
+            );
+            for ((pk, sk), item) in pks.into_iter().zip(sks).zip(items) {
+                let key = (pk.unwrap(), sk.unwrap());
+                assert!(
+                    previous.as_ref().is_none_or(|p| *p < key),
+                    "sorted by (pk, sk)"
+                );
+                previous = Some(key.clone());
+                assert!(table.insert(key, item.unwrap()).is_none());
+            }
+        }
+        assert_eq!(table.len() as u64, workload.items);
+        let snapshot_bytes: usize = table.values().map(String::len).sum();
+        assert_eq!(snapshot_bytes as u64, workload.snapshot_item_bytes);
+
+        let mut seen = 0u64;
+        let (mut puts, mut deletes) = (0u64, 0u64);
+        for batch in batches(&peers.join(crate::e2e::peers::LOG_FILE)) {
+            let seqs = batch.column_by_name("seq").unwrap();
+            let seqs = seqs.as_any().downcast_ref::<Int64Array>().unwrap();
+            let (pks, sks, ops, items) = (
+                strings(&batch, "pk"),
+                strings(&batch, "sk"),
+                strings(&batch, "op"),
+                strings(&batch, "item"),
+            );
+            for (i, (((pk, sk), op), item)) in
+                pks.into_iter().zip(sks).zip(ops).zip(items).enumerate()
+            {
+                seen += 1;
+                assert_eq!(seqs.value(i), i64::try_from(seen).unwrap(), "log order");
+                let key = (pk.unwrap(), sk.unwrap());
+                let applies = seen <= workload.cut_seq;
+                match op.as_deref() {
+                    Some("PUT") => {
+                        puts += 1;
+                        let item = item.unwrap();
+                        assert!(item.contains(&format!("\"sk\":{{\"S\":\"{}\"}}", key.1)));
+                        if applies {
+                            table.insert(key, item);
+                        }
+                    }
+                    Some("DELETE") => {
+                        deletes += 1;
+                        assert!(item.is_none());
+                        if applies {
+                            assert!(table.remove(&key).is_some(), "deleted keys exist");
+                        }
+                    }
+                    other => panic!("op {other:?}"),
+                }
+            }
+        }
+        assert_eq!(seen, workload.mutations);
+        assert_eq!(puts, workload.updates + workload.inserts);
+        assert_eq!(deletes, workload.deletes);
+        assert_eq!(table.len() as u64, workload.rows_at_cut);
+        let bytes: usize = table.values().map(String::len).sum();
+        assert_eq!(bytes as u64, workload.item_bytes_at_cut);
+        let merchants = table
+            .values()
+            .filter(|i| i.contains("\"merchant_id\""))
+            .count();
+        assert_eq!(merchants as u64, workload.merchant_rows_at_cut);
+        let size: usize = table
+            .values()
+            .map(|i| parse_item(i).unwrap().size_bytes())
+            .sum();
+        assert_eq!(size as u64, workload.table_size_bytes_at_cut);
+
+        // The snapshot and the log the engine reads hold the same counts.
+        let snapshot = ddb_merge::SnapshotDirInput::open(
+            Arc::new(StdIo::new()),
+            &dir.path().join(SNAPSHOT_DIR),
+        )
+        .unwrap();
+        assert_eq!(snapshot.manifest().lsn, SNAPSHOT_LSN);
+        assert_eq!(snapshot.manifest().totals.rows, workload.items);
+        let log =
+            ddb_log::LogReader::open(Arc::new(StdIo::new()), &dir.path().join(LOG_DIR)).unwrap();
+        assert_eq!(log.first_lsn(), SNAPSHOT_LSN + 1);
+        assert_eq!(log.last_lsn(), SNAPSHOT_LSN + workload.mutations);
+    }
 }

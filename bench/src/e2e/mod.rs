@@ -5,6 +5,7 @@
 //!
 //! - [`generate`]: the workload and `workload.json` (what the table holds at the cut, computed
 //!   without the engine);
+//! - [`mix`]: the mutation mix and the per-key bookkeeping behind those counts;
 //! - [`peers`]: `snapshot.parquet` and `log.parquet` for DuckDB/Polars;
 //! - [`source`]: the table (LSI `by_updated`, GSI `by_merchant`) and the backup request;
 //! - [`stages`]: the backup and restore children and the checks of their outputs;
@@ -16,6 +17,7 @@
 //! `throughput.svg`.
 
 pub mod generate;
+pub mod mix;
 pub mod peers;
 pub mod plot;
 pub mod report;

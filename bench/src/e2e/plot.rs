@@ -44,6 +44,17 @@ fn plot_error<E: std::fmt::Debug>(e: E) -> super::Error {
     format!("plot: {e:?}").into()
 }
 
+/// A bar's value, with about three significant digits.
+fn label_of(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
 /// Writes the chart of `report`'s runs and `peers`' to `svg`.
 pub fn plot(report: &Report, peers: Option<&[Run]>, svg: &Path) -> Result<()> {
     let runs: Vec<&Run> = report
@@ -108,10 +119,9 @@ fn panel(
     let groups = super::f64_of(stages.len().max(1) as u64);
     let mut chart = ChartBuilder::on(area)
         .margin(12)
-        .margin_right(190)
         .x_label_area_size(28)
         .y_label_area_size(64)
-        .build_cartesian_2d(0f64..groups, 0f64..max * 1.18)
+        .build_cartesian_2d(0f64..groups, 0f64..max * 1.4)
         .map_err(plot_error)?;
     chart
         .configure_mesh()
@@ -153,7 +163,7 @@ fn panel(
                 color.filled(),
             ));
             labels.push(Text::new(
-                format!("{v:.0}"),
+                label_of(v),
                 (x0 + width / 2.0, v),
                 ("sans-serif", 12)
                     .into_font()
@@ -184,10 +194,7 @@ fn panel(
     }
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::Coordinate(
-            i32::try_from(area.dim_in_pixel().0)? - 180,
-            10,
-        ))
+        .position(SeriesLabelPosition::UpperRight)
         .border_style(BLACK)
         .background_style(WHITE.mix(0.9))
         .label_font(("sans-serif", 13))
