@@ -1,9 +1,10 @@
 //! Shared inputs for the benchmarks: the real data set of `../shared/data`, turned into the
-//! DynamoDB JSON a user would load.
+//! DynamoDB JSON a user would load; and the end-to-end harness behind `ddb-bench e2e` ([`e2e`]).
 
 use std::path::PathBuf;
 
 pub mod checkpoint;
+pub mod e2e;
 pub mod table;
 
 use serde_json::Value;

@@ -227,6 +227,13 @@ pub fn order_json(i: u64, users: u64) -> Value {
     item
 }
 
+/// The user (`pk` = `user#%09d`) of order `i` among `users`: what [`order_json`] draws first,
+/// without building the order (the end-to-end generator sorts the orders by key before it
+/// builds them).
+pub fn order_user(i: u64, users: u64) -> u64 {
+    splitmix(splitmix(i)) % users.max(1)
+}
+
 /// Order `i` as a model item.
 pub fn order_item(i: u64, users: u64) -> io::Result<Item> {
     ddb_model::parse_item(&order_json(i, users).to_string())
@@ -309,5 +316,14 @@ mod tests {
         );
         assert!((440..=520).contains(&(bytes / 1000)), "{}", bytes / 1000);
         assert!((750..=850).contains(&merchants));
+    }
+
+    #[test]
+    fn order_user_is_the_user_order_json_draws() {
+        for i in 0..1000 {
+            let order = order_json(i, 125);
+            let pk = format!("user#{:09}", order_user(i, 125));
+            assert_eq!(order["pk"]["S"].as_str(), Some(pk.as_str()), "order {i}");
+        }
     }
 }
