@@ -39,8 +39,10 @@ pub struct DemoArgs {
     #[arg(long)]
     pub keep: bool,
     /// The tables' memtable budget: a checkpoint starts when the in-memory deltas of a table
-    /// and its indexes pass it.
-    #[arg(long, default_value_t = 64)]
+    /// and its indexes pass it. Larger than the engine's default (64 MiB) because each
+    /// checkpoint rewrites the whole table and its index snapshots: a load pays that cost once
+    /// per budget's worth of writes (see docs/PERFORMANCE.md).
+    #[arg(long, default_value_t = 256)]
     pub memtable_mb: usize,
 }
 
