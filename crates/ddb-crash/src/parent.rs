@@ -36,9 +36,22 @@ pub struct RunSummary {
     pub acks: u64,
     pub refusals: u64,
     pub seconds: f64,
+    /// Kills by what the child was doing: the op in flight (`put`, `backup`, `wait restore`,
+    /// …), `open` (before OPENED) or `between ops`.
+    pub kills_by_phase: std::collections::BTreeMap<String, u64>,
 }
 
 impl RunSummary {
+    /// What the kills hit, as one line.
+    pub fn phases_line(&self) -> String {
+        let phases: Vec<String> = self
+            .kills_by_phase
+            .iter()
+            .map(|(phase, n)| format!("{phase} {n}"))
+            .collect();
+        format!("kills by phase: {}", phases.join(", "))
+    }
+
     /// The closing line.
     pub fn line(&self) -> String {
         let c = &self.counts;
@@ -151,11 +164,30 @@ pub fn run(options: &RunOptions, log: &mut dyn Write) -> Result<RunSummary, Stri
             .map_err(|e| failure(options, generation, plan, &e))?;
         if outcome.killed {
             summary.kills += 1;
+            *summary.kills_by_phase.entry(outcome.phase()).or_default() += 1;
         }
-        let report = check(&io, &options.dir, &mut model, final_run)
-            .map_err(|e| failure(options, generation, plan, &e))?;
+        let report = check(&io, &options.dir, &mut model, final_run).map_err(|e| {
+            let in_flight = outcome
+                .in_flight
+                .as_ref()
+                .map(|b| format!(" [in flight at the kill: {b}]"))
+                .unwrap_or_default();
+            failure(options, generation, plan, &format!("{e}{in_flight}"))
+        })?;
         summary.checks += 1;
         summary.counts.add(&report.counts);
+        if outcome.killed {
+            // Background work the kill interrupted (still unfinished at the check).
+            for (unfinished, phase) in [
+                (report.counts.backups_creating, "(bg) backup build"),
+                (report.counts.restores_creating, "(bg) restore job"),
+                (report.counts.indexes_backfilling, "(bg) gsi backfill"),
+            ] {
+                if unfinished > 0 {
+                    *summary.kills_by_phase.entry(phase.to_owned()).or_default() += 1;
+                }
+            }
+        }
         let c = report.counts;
         say(
             log,
@@ -195,6 +227,7 @@ pub fn run(options: &RunOptions, log: &mut dyn Write) -> Result<RunSummary, Stri
     summary.acks = model.acks;
     summary.refusals = model.refusals;
     summary.seconds = started.elapsed().as_secs_f64();
+    say(log, &summary.phases_line());
     say(log, &summary.line());
     Ok(summary)
 }
@@ -233,9 +266,28 @@ pub fn stderr_path(dir: &Path) -> PathBuf {
 
 struct GenerationOutcome {
     killed: bool,
+    opened: bool,
     acks: u64,
     /// The BEGIN without an ACK when the child died.
     in_flight: Option<String>,
+}
+
+impl GenerationOutcome {
+    fn phase(&self) -> String {
+        match &self.in_flight {
+            // "<seq> <kind> …", and for waits "<seq> wait <what> …".
+            Some(op) => {
+                let words: Vec<&str> = op.split(' ').skip(1).take(2).collect();
+                match words.as_slice() {
+                    ["wait", what] => format!("wait {what}"),
+                    [kind, ..] => (*kind).to_owned(),
+                    [] => "?".to_owned(),
+                }
+            }
+            None if !self.opened => "open".to_owned(),
+            None => "between ops".to_owned(),
+        }
+    }
 }
 
 fn run_generation(
@@ -275,6 +327,7 @@ fn run_generation(
     let mut reader = BufReader::new(stdout);
     let mut outcome = GenerationOutcome {
         killed: false,
+        opened: false,
         acks: 0,
         in_flight: None,
     };
@@ -310,6 +363,7 @@ fn run_generation(
             Line::Ack { .. } => outcome.acks += 1,
             Line::Fatal(message) => fatal = Some(message.clone()),
             Line::Done => done = true,
+            Line::Opened => outcome.opened = true,
             _ => {}
         }
         if let Some(plan) = plan
