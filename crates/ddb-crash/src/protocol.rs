@@ -273,3 +273,59 @@ pub fn parse_line(line: &str) -> Result<Line, String> {
         _ => Err(bad()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_line_parses_back() {
+        let op = Op::Put {
+            table: "tb1".into(),
+            item: json!({"pk": {"S": "p01"}, "sk": {"N": "3"}, "v": {"N": "7"}, "pay": {"S": "a\tb"}}),
+        };
+        assert_eq!(op.summary(), "put tb1 p01/3 v=7");
+        assert_eq!(
+            parse_line(&begin_line("0.1", &op)).unwrap(),
+            Line::Begin {
+                seq: "0.1".into(),
+                summary: op.summary(),
+                op
+            }
+        );
+        let ack = Ack {
+            arn: Some("arn:aws:dynamodb:ddblocal:000000000000:table/tb1/backup/1-2".into()),
+            done: None,
+        };
+        assert_eq!(
+            parse_line(&ack_line("3.9", "backup tb1 b3_9", &ack)).unwrap(),
+            Line::Ack {
+                seq: "3.9".into(),
+                summary: "backup tb1 b3_9".into(),
+                ack
+            }
+        );
+        assert_eq!(
+            parse_line("MARK tb2 1796226025666501 2.17").unwrap(),
+            Line::Mark {
+                table: "tb2".into(),
+                time_us: 1_796_226_025_666_501,
+                seq: "2.17".into()
+            }
+        );
+        assert_eq!(
+            parse_line("ERR 1.4 BackupInUseException: in use").unwrap(),
+            Line::Err {
+                seq: "1.4".into(),
+                message: "BackupInUseException: in use".into()
+            }
+        );
+        assert_eq!(
+            parse_line("START 4 123").unwrap(),
+            Line::Start { generation: 4 }
+        );
+        assert!(parse_line("BEGIN 1.1 put tb1 {\"op\":").is_err());
+        assert!(parse_line("HELLO").is_err());
+    }
+}

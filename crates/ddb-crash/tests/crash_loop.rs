@@ -17,7 +17,7 @@ use ddb_crash::protocol::{Ack, Op, parse_line};
 use serde_json::json;
 
 const DEFAULT_SEED: u64 = 20_251_207;
-const DEFAULT_KILLS: u64 = 8;
+const DEFAULT_KILLS: u64 = 20;
 
 fn seed() -> u64 {
     std::env::var("DDB_CRASH_SEED").map_or(DEFAULT_SEED, |s| s.parse().expect("DDB_CRASH_SEED"))
@@ -101,7 +101,7 @@ fn crash_loop_checks_every_kind_of_effect() {
 
 #[test]
 fn crash_loop_on_the_std_backend() {
-    let summary = run_loop(Some("std"), 3, seed() ^ 0x5eed);
+    let summary = run_loop(Some("std"), 8, seed() ^ 0x5eed);
     assert!(count(&summary, "writes checked") >= 1, "{summary}");
 }
 
