@@ -24,6 +24,8 @@ pub struct IndexDef {
     pub non_key: Vec<String>,
     /// `IndexStatus` (LSIs: always ACTIVE).
     pub status: String,
+    /// `ItemCount` as DescribeTable gives it.
+    pub item_count: Option<u64>,
 }
 
 /// The LSIs and GSIs of a table description.
@@ -61,6 +63,7 @@ pub fn index_defs(description: &Value) -> Vec<IndexDef> {
                     .flatten()
                     .filter_map(|a| a.as_str().map(str::to_owned))
                     .collect(),
+                item_count: crate::at(index, "/ItemCount").as_u64(),
                 status: if global {
                     crate::at(index, "/IndexStatus")
                         .as_str()
@@ -140,6 +143,13 @@ fn check_index(
     }
     let found = scan_items(db, name, Some(&index.name), &table.keys)?;
     compare_tables(&format!("{what} (Scan)"), &expected, &found)?;
+    let want = u64::try_from(expected.len()).unwrap_or(u64::MAX);
+    if index.item_count != Some(want) {
+        return Err(format!(
+            "{what}: DescribeTable says ItemCount {:?}, the index holds {want} entries",
+            index.item_count
+        ));
+    }
     // A Query per partition value present.
     let mut partitions: BTreeMap<String, (Value, BTreeMap<String, Item>)> = BTreeMap::new();
     for (key, entry) in &expected {
