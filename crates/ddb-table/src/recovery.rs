@@ -196,10 +196,8 @@ impl Table {
                 IndexKind::Global => None,
             };
         }
-        let mut retention = Retention {
-            pitr,
-            ..Retention::default()
-        };
+        let mut retention = Retention::default();
+        retention.pitr = pitr;
         for lsn in &kept {
             let snapshot = base(files::table_snapshot_dir(&files::checkpoint_dir(dir, *lsn)))?;
             if current.retained.iter().any(|r| r.lsn == *lsn) {

@@ -84,6 +84,20 @@ pub(crate) struct Retention {
     pub retained: BTreeMap<u64, Arc<Base>>,
 }
 
+impl Drop for Retention {
+    /// The table is closing with jobs unfinished: the snapshots they hold stay on disk (the
+    /// next open re-takes their holds from the jobs' files), even those no checkpoint uses any
+    /// more, which are otherwise removed with their last reference. Only releasing the hold
+    /// ([`Table::release_hold`]) lets such a snapshot go.
+    fn drop(&mut self) {
+        for hold in self.holds.values() {
+            if let Some(base) = &hold.snapshot {
+                base.keep_files();
+            }
+        }
+    }
+}
+
 impl Retention {
     /// The first LSN the log must keep, given the last checkpoint's LSN and the PITR snapshots
     /// `pitr_snapshots` (as `CURRENT` records them).
