@@ -68,9 +68,17 @@ pub fn run_child(options: &ChildOptions, out: &mut dyn Write) -> Result<(), Stri
         out,
         &format!("START {} {}", options.generation, std::process::id()),
     )?;
-    let io = crate::io_from_env()?;
-    let db = Database::open(&options.dir, crate::database_options(io, true))
-        .map_err(|e| format!("open {}: {e}", options.dir.display()))?;
+    let opened = crate::io_from_env().and_then(|io| {
+        Database::open(&options.dir, crate::database_options(io, true))
+            .map_err(|e| format!("open {}: {e}", options.dir.display()))
+    });
+    let db = match opened {
+        Ok(db) => db,
+        Err(e) => {
+            let _ = emit(out, &format!("FATAL {e}"));
+            return Err(e);
+        }
+    };
     emit(out, &format!("OPENED {}", options.generation))?;
     let mut child = Child {
         db,
