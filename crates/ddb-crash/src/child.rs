@@ -192,7 +192,14 @@ impl Child<'_> {
         emit(self.out, &begin_line(&seq, &op))?;
         match self.execute(&op) {
             Ok(ack) => {
-                emit(self.out, &ack_line(&seq, &op.summary(), &ack))?;
+                let mut summary = op.summary();
+                if let Some(arn) = &ack.arn {
+                    summary = format!("{summary} {arn}");
+                }
+                if let Some(done) = ack.done {
+                    summary = format!("{summary} done={done}");
+                }
+                emit(self.out, &ack_line(&seq, &summary, &ack))?;
                 self.after(&op);
                 Ok(ack)
             }
