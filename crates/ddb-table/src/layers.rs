@@ -159,6 +159,11 @@ impl Base {
         self.obsolete.store(true, Ordering::Release);
     }
 
+    /// Undoes [`Base::mark_obsolete`]: the directory stays when the last reference goes.
+    pub fn keep_files(&self) {
+        self.obsolete.store(false, Ordering::Release);
+    }
+
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         Ok(self.reader.get(key)?.map(|row| row.item))
     }

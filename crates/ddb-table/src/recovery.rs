@@ -68,6 +68,25 @@ impl Table {
                 ),
             });
         }
+        // `CURRENT` names only snapshots this open keeps: an index still being built (its
+        // backfill published `CURRENT` but a crash came before the catalog recorded it ACTIVE)
+        // or dropped is removed below, so `CURRENT` is republished without it first.
+        let mut current = current;
+        let stale: Vec<String> = current
+            .indexes
+            .iter()
+            .filter(|name| {
+                backfilling.contains(*name) || !schema.indexes.iter().any(|i| &i.name == *name)
+            })
+            .cloned()
+            .collect();
+        if !stale.is_empty() {
+            for name in &stale {
+                current.indexes.remove(name);
+                current.index_stats.remove(name);
+            }
+            state_file::publish(&*io, dir, files::CURRENT_FILE, &current)?;
+        }
         // Files of interrupted checkpoints, of indexes dropped or still being built, and
         // leftover work files go first.
         let checkpoint_dir = files::checkpoint_dir(dir, current.lsn);
@@ -177,10 +196,8 @@ impl Table {
                 IndexKind::Global => None,
             };
         }
-        let mut retention = Retention {
-            pitr,
-            ..Retention::default()
-        };
+        let mut retention = Retention::default();
+        retention.pitr = pitr;
         for lsn in &kept {
             let snapshot = base(files::table_snapshot_dir(&files::checkpoint_dir(dir, *lsn)))?;
             if current.retained.iter().any(|r| r.lsn == *lsn) {

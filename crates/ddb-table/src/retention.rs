@@ -84,6 +84,20 @@ pub(crate) struct Retention {
     pub retained: BTreeMap<u64, Arc<Base>>,
 }
 
+impl Drop for Retention {
+    /// The table is closing with jobs unfinished: the snapshots they hold stay on disk (the
+    /// next open re-takes their holds from the jobs' files), even those no checkpoint uses any
+    /// more, which are otherwise removed with their last reference. Only releasing the hold
+    /// ([`Table::release_hold`]) lets such a snapshot go.
+    fn drop(&mut self) {
+        for hold in self.holds.values() {
+            if let Some(base) = &hold.snapshot {
+                base.keep_files();
+            }
+        }
+    }
+}
+
 impl Retention {
     /// The first LSN the log must keep, given the last checkpoint's LSN and the PITR snapshots
     /// `pitr_snapshots` (as `CURRENT` records them).
@@ -155,7 +169,7 @@ impl Table {
     }
 
     /// Takes a hold (named `id`) for a restore of the table as of commit time `time_us`: on
-    /// the newest snapshot (current or kept for PITR) whose cut time is at or before it, with
+    /// the newest snapshot (current or kept for PITR) that holds no commit after it, with
     /// the marker at the last LSN committed at or before `time_us` (at a batch end). `None`
     /// if no kept snapshot is that old. Returns (snapshot LSN, marker LSN).
     pub fn hold_as_of(&self, id: &str, time_us: u64) -> Result<Option<(u64, u64)>> {
@@ -165,9 +179,17 @@ impl Table {
         let mut retention = lock(&self.retention);
         let current = lock(&self.current).clone();
         let trees = self.trees_snapshot();
-        // (lsn, cut time, snapshot): the current base and the PITR ones.
+        // (lsn, a bound on the commit times it holds, snapshot): the current base and the PITR
+        // ones. The current one knows its last commit exactly; a kept one only the millisecond
+        // it was published in (floored), so every commit it holds is at most 999 µs past it.
+        let published_bound = |time_ms: u64| time_ms.saturating_mul(1000).saturating_add(999);
+        let current_bound = if current.last_commit_us > 0 {
+            current.last_commit_us
+        } else {
+            published_bound(current.time_ms)
+        };
         let mut candidates: Vec<(u64, u64, Option<Arc<Base>>)> =
-            vec![(current.lsn, current.time_ms, trees.table.base.clone())];
+            vec![(current.lsn, current_bound, trees.table.base.clone())];
         for kept in &current.retained {
             let base = if kept.lsn == 0 {
                 None
@@ -177,13 +199,13 @@ impl Table {
                     None => continue,
                 }
             };
-            candidates.push((kept.lsn, kept.time_ms, base));
+            candidates.push((kept.lsn, published_bound(kept.time_ms), base));
         }
         candidates.sort_by_key(|c| c.0);
         let Some((snapshot_lsn, _, snapshot)) = candidates
             .into_iter()
             .rev()
-            .find(|(lsn, time_ms, _)| *lsn == 0 || time_ms.saturating_mul(1000) <= time_us)
+            .find(|(lsn, bound_us, _)| *lsn == 0 || *bound_us <= time_us)
         else {
             return Ok(None);
         };

@@ -809,6 +809,17 @@ impl Table {
     /// Removes the GSI `name`: reads and the applier stop seeing it at once; its snapshot is
     /// left out of the next checkpoint and removed with the old one.
     pub(crate) fn drop_gsi(&self, schema: TableSchema, name: &str) -> Result<()> {
+        // `CURRENT` must not name the snapshot let go of below: republish it without the index
+        // first (after any checkpoint or backfill in progress, which publishes `CURRENT` too).
+        let _one_at_a_time = lock(&self.checkpoint_lock);
+        let current = lock(&self.current).clone();
+        if current.indexes.contains(name) {
+            let mut next = current;
+            next.indexes.remove(name);
+            next.index_stats.remove(name);
+            crate::state_file::publish(&*self.io, &self.dir, crate::files::CURRENT_FILE, &next)?;
+            *lock(&self.current) = next;
+        }
         let writer = lock(&self.writer);
         let old = self.shape();
         let mut backfilling = old.backfilling.clone();

@@ -835,3 +835,36 @@ fn a_failing_job_stays_creating_says_why_and_is_retried() {
     );
     assert!(described.get("BackupJobLastError").is_none());
 }
+
+/// Regression (found by the crash loop, `ddb-crash`): a snapshot a checkpoint replaced but an
+/// unfinished job still holds is kept alive only by the job's in-memory hold. Closing the
+/// database dropped the hold — and with it the snapshot's directory — so the next open could
+/// not re-take the hold (`snapshot.manifest: No such file or directory`) and the database did
+/// not open. A held snapshot's files are now removed only when the job lets go of it.
+#[test]
+fn a_snapshot_held_by_an_unfinished_backup_survives_a_close_and_the_backup_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let io: Arc<dyn Io> = Arc::new(ddb_io::StdIo);
+    let mut opts = options(Arc::clone(&io), false);
+    opts.backup.worker = false;
+    let db = Database::open(dir.path(), opts.clone()).unwrap();
+    create(&db, T);
+    for n in 0..30 {
+        put(&db, T, n % 4, n, n);
+    }
+    db.checkpoint(T).unwrap();
+    let arn = arn_of(&create_backup(&db, T, "held"));
+    // A later checkpoint replaces the snapshot the queued backup holds.
+    for n in 30..60 {
+        put(&db, T, n % 4, n, n);
+    }
+    db.checkpoint(T).unwrap();
+    drop(db);
+    let db = Database::open(dir.path(), opts).unwrap();
+    db.run_backup_jobs().unwrap();
+    let entry = db.backup(&arn).unwrap();
+    assert_eq!(entry.status.as_str(), "AVAILABLE");
+    assert_eq!(backup_rows(&io, &entry.dir).len(), 30);
+    let report = ddb_table::verify::verify_database(Arc::clone(&io), dir.path(), true);
+    assert!(report.is_sound(), "{:?}", report.findings);
+}

@@ -798,3 +798,136 @@ fn read_all_of(db: &Database, table: &str, index: Option<&str>) -> Vec<Item> {
         .map(|r| r.unwrap().1)
         .collect()
 }
+
+/// Regression (found by the crash loop, `ddb-crash`): deleting a GSI removed its snapshot from
+/// the current checkpoint while `CURRENT` still named it, so `verify_database` reported a healthy
+/// database as damaged (until a later checkpoint of the table, which a table without writes
+/// never has). `CURRENT` is republished without the index before its snapshot is let go.
+#[test]
+fn deleting_a_gsi_leaves_a_database_that_verifies_and_the_gsi_can_be_created_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path(), stepped_options()).unwrap();
+    create(&db);
+    let table = db.table("orders").unwrap();
+    for n in 0..6 {
+        let it = item("p", n, Some(n), Some(if n % 2 == 0 { "a" } else { "b" }));
+        let key = table.schema().table_key(&it).unwrap();
+        table
+            .apply(&key, &mut |_| Ok(Change::Put(it.clone())))
+            .unwrap();
+    }
+    db.checkpoint("orders").unwrap();
+    let sound = |db: &Database| {
+        let report = ddb_table::verify::verify_database(Arc::clone(db.io()), db.root(), true);
+        assert!(report.is_sound(), "{:?}", report.findings);
+    };
+    sound(&db);
+    db.call(
+        "UpdateTable",
+        &json!({"TableName": "orders", "GlobalSecondaryIndexUpdates": [{"Delete": {"IndexName": "by_shop"}}]}),
+    )
+    .unwrap();
+    sound(&db);
+    drop(db);
+    let db = Database::open(dir.path(), stepped_options()).unwrap();
+    sound(&db);
+    assert_eq!(read_all_of(&db, "orders", None).len(), 6);
+    // The same name again: backfilled from the (unchanged) checkpoint, and still sound.
+    db.call(
+        "UpdateTable",
+        &json!({
+            "TableName": "orders",
+            "AttributeDefinitions": [{"AttributeName": "shop", "AttributeType": "S"}],
+            "GlobalSecondaryIndexUpdates": [{"Create": {
+                "IndexName": "by_shop",
+                "KeySchema": [{"AttributeName": "shop", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"}
+            }}]
+        }),
+    )
+    .unwrap();
+    db.engine_table("orders")
+        .unwrap()
+        .run_pending_work()
+        .unwrap();
+    assert_eq!(read_all_of(&db, "orders", Some("by_shop")).len(), 6);
+    sound(&db);
+    drop(db);
+    let db = Database::open(dir.path(), stepped_options()).unwrap();
+    sound(&db);
+    assert_eq!(read_all_of(&db, "orders", Some("by_shop")).len(), 6);
+}
+
+/// Regression (found by the crash loop, `ddb-crash`): a backfill publishes `CURRENT` naming its
+/// GSI and then records the GSI ACTIVE in the catalog. A crash in between left the GSI
+/// backfilling in the catalog, so the next open removed the index's snapshot (it is rebuilt)
+/// while `CURRENT` still named it, and `verify_database` reported the database as damaged.
+/// The open now republishes `CURRENT` without the indexes it does not serve.
+#[test]
+fn a_backfill_interrupted_after_its_current_was_published_reopens_to_a_sound_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path(), stepped_options()).unwrap();
+    create(&db);
+    let table = db.table("orders").unwrap();
+    for n in 0..5 {
+        let it = item("p", n, Some(n), Some("s"));
+        let key = table.schema().table_key(&it).unwrap();
+        table
+            .apply(&key, &mut |_| Ok(Change::Put(it.clone())))
+            .unwrap();
+    }
+    db.checkpoint("orders").unwrap();
+    db.call(
+        "UpdateTable",
+        &json!({
+            "TableName": "orders",
+            "AttributeDefinitions": [{"AttributeName": "sk", "AttributeType": "N"}],
+            "GlobalSecondaryIndexUpdates": [{"Create": {
+                "IndexName": "by_sk",
+                "KeySchema": [{"AttributeName": "sk", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"}
+            }}]
+        }),
+    )
+    .unwrap();
+    db.engine_table("orders")
+        .unwrap()
+        .run_pending_work()
+        .unwrap();
+    drop(table);
+    drop(db);
+    // The crash's state: CURRENT names the index, the catalog still says it is backfilling.
+    let io: Arc<dyn ddb_io::Io> = Arc::new(ddb_io::StdIo);
+    let mut catalog: ddb_table::catalog::Catalog =
+        ddb_table::state_file::load(&*io, dir.path(), ddb_table::files::CATALOG_FILE)
+            .unwrap()
+            .unwrap();
+    let state = catalog
+        .tables
+        .get_mut("orders")
+        .unwrap()
+        .gsis
+        .get_mut("by_sk")
+        .unwrap();
+    state.status = ddb_model::table::IndexStatus::Creating;
+    state.backfilling = true;
+    ddb_table::state_file::publish(&*io, dir.path(), ddb_table::files::CATALOG_FILE, &catalog)
+        .unwrap();
+    let sound = |db: &Database| {
+        let report = ddb_table::verify::verify_database(Arc::clone(db.io()), db.root(), true);
+        assert!(report.is_sound(), "{:?}", report.findings);
+    };
+    let db = Database::open(dir.path(), stepped_options()).unwrap();
+    sound(&db);
+    // The backfill runs again and the index is served.
+    db.engine_table("orders")
+        .unwrap()
+        .run_pending_work()
+        .unwrap();
+    assert_eq!(read_all_of(&db, "orders", Some("by_sk")).len(), 5);
+    sound(&db);
+    drop(db);
+    let db = Database::open(dir.path(), stepped_options()).unwrap();
+    sound(&db);
+    assert_eq!(read_all_of(&db, "orders", Some("by_sk")).len(), 5);
+}

@@ -411,3 +411,44 @@ fn items_violating_a_gsi_key_are_skipped_and_counted_by_the_restored_backfill() 
     assert_eq!(gsi["ItemCount"], 20, "{gsi}");
     assert_eq!(description["ItemCount"], 30);
 }
+
+/// Regression (found by the crash loop, `ddb-crash`): a restore still loading owns its table
+/// directory (its job empties and rebuilds it), so `verify_database` must not report that
+/// directory — absent while the job is queued, partial while it loads — as a damaged table.
+#[test]
+fn a_database_with_a_restore_in_progress_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path(), options(io())).unwrap();
+    let mut rng = Rng(11);
+    let (arn, _) = backup_under_writes(&db, &mut rng);
+    let sound = |db: &Database| {
+        let report = ddb_table::verify::verify_database(Arc::clone(db.io()), db.root(), true);
+        assert!(report.is_sound(), "{:?}", report.findings);
+    };
+    sound(&db);
+    db.call(
+        "RestoreTableFromBackup",
+        &json!({"TargetTableName": "queued", "BackupArn": arn}),
+    )
+    .unwrap();
+    assert!(db.restore_in_progress("queued"));
+    sound(&db);
+    // A partly loaded directory, as a crash in the middle of the load leaves it.
+    let catalog_id = table_status(&db, "queued")["TableId"]
+        .as_str()
+        .unwrap()
+        .replace('-', "");
+    let partial = dir
+        .path()
+        .join("tables")
+        .join(&catalog_id)
+        .join("ckpt-00000000000000000001");
+    std::fs::create_dir_all(partial.join("table")).unwrap();
+    std::fs::write(partial.join("table").join("part-0-000000.snap"), b"partial").unwrap();
+    sound(&db);
+    // The job rebuilds it from the start.
+    db.run_restore_jobs().unwrap();
+    assert_eq!(table_status(&db, "queued")["TableStatus"], "ACTIVE");
+    finish_backfills(&db, "queued");
+    sound(&db);
+}

@@ -265,3 +265,48 @@ impl TestClock {
         self.0.fetch_add(us, Ordering::SeqCst);
     }
 }
+
+/// A checkpoint published in the same millisecond as the restore time, whose cut holds a
+/// write committed after it (µs later), must not be the restore's base: the snapshot's time is
+/// its publication, floored to the ms, which is not a bound on its commits.
+#[test]
+fn a_checkpoint_in_the_same_millisecond_does_not_leak_a_later_write_into_the_restore() {
+    let dir = tempfile::tempdir().unwrap();
+    let now_us = ddb_log::SystemClock.now_us();
+    // A millisecond boundary after PITR is enabled (the window starts at the real time).
+    let base = (now_us / 1000 + 5_000) * 1000;
+    let clock = Arc::new(TestClock(AtomicU64::new(base + 10)));
+    let mut opts = options(io());
+    opts.table.clock = Arc::clone(&clock) as Arc<dyn ddb_log::Clock>;
+    let db = Database::open(dir.path(), opts).unwrap();
+    db.call("CreateTable", &definition(SRC)).unwrap();
+    db.call(
+        "UpdateContinuousBackups",
+        &json!({"TableName": SRC, "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": true}}),
+    )
+    .unwrap();
+    let mut rng = Rng(5);
+    let before = item(&mut rng, 1, 1);
+    put(&db, SRC, &before);
+    // The restore time: after the first write, before the second, in the same millisecond.
+    let restore_us = base + 100;
+    clock.advance_us(190);
+    put(&db, SRC, &item(&mut rng, 2, 2));
+    clock.advance_us(100);
+    db.checkpoint(SRC).unwrap();
+    clock.advance_us(100);
+    put(&db, SRC, &item(&mut rng, 3, 3));
+    db.call(
+        "RestoreTableToPointInTime",
+        &json!({"SourceTableName": SRC, "TargetTableName": "at_t", "RestoreDateTime": restore_us as f64 / 1e6}),
+    )
+    .unwrap();
+    db.run_restore_jobs().unwrap();
+    let got = scan_all(&|r: &Value| db.call("Scan", r), "at_t");
+    assert_eq!(
+        got.len(),
+        1,
+        "the write after the restore time leaked in: {got:?}"
+    );
+    assert_eq!(got, vec![before]);
+}
