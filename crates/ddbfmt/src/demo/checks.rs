@@ -128,7 +128,9 @@ impl<'a> Model<'a> {
         let mut checked = Checked::default();
         let mut rng = Rng(self.seed ^ 0x4348_4543_4b53);
         let mut indexes: Vec<u64> = (0..100).map(|_| rng.below(self.loaded)).collect();
-        let written: Vec<u64> = self.by_index.keys().copied().collect();
+        // Sorted: the sample depends on the seed only, not on the map's iteration order.
+        let mut written: Vec<u64> = self.by_index.keys().copied().collect();
+        written.sort_unstable();
         for _ in 0..100.min(written.len()) {
             let pick = usize::try_from(rng.below(written.len() as u64)).unwrap_or(0);
             indexes.extend(written.get(pick));
