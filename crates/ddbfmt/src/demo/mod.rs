@@ -51,6 +51,8 @@ pub struct DemoArgs {
 #[derive(Debug)]
 pub enum DemoError {
     Engine(DdbError),
+    /// The storage layer below the request API (opening the database, a table's batch).
+    Storage(ddb_table::Error),
     Check(String),
     Output(std::io::Error),
 }
@@ -59,6 +61,7 @@ impl std::fmt::Display for DemoError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             DemoError::Engine(e) => write!(f, "{e}"),
+            DemoError::Storage(e) => write!(f, "{e}"),
             DemoError::Check(what) => write!(f, "check failed: {what}"),
             DemoError::Output(e) => write!(f, "I/O: {e}"),
         }
@@ -73,7 +76,7 @@ impl From<DdbError> for DemoError {
 
 impl From<ddb_table::Error> for DemoError {
     fn from(e: ddb_table::Error) -> Self {
-        DemoError::Check(e.to_string())
+        DemoError::Storage(e)
     }
 }
 
